@@ -1,0 +1,59 @@
+# Develop and test the template. Needs only Python 3.10+, git and make:
+# a pinned uv is bootstrapped into .tools/, the dev tools into .venv/ (from uv.lock).
+.DEFAULT_GOAL := help
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+VENV := .venv
+# The rendered project's setup and tests find the pinned uv and tools here first.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+unexport VIRTUAL_ENV
+
+DEST ?=
+NAME ?= $(notdir $(abspath $(DEST)))
+DATA ?=
+PYTEST_ARGS ?=
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z-]+:.*## / { printf "  %-10s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+$(UV):
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.10+ is needed, this is " + sys.version.split()[0]) if sys.version_info < (3, 10) else None'
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')"
+	touch $@
+
+.PHONY: dev
+dev: $(VENV)/.synced ## Create .venv with the locked dev tools
+
+.PHONY: new
+new: $(VENV)/.synced ## Render a project with the defaults: make new DEST=../my-service [NAME="My Service"] [DATA="-d license=Apache-2.0"]
+	@[ -n "$(DEST)" ] || { echo "usage: make new DEST=path/to/new-project [NAME=\"Project Name\"]" >&2; exit 2; }
+	$(VENV)/bin/copier copy --trust --defaults --vcs-ref=HEAD -d project_name="$(NAME)" $(DATA) "$(CURDIR)" "$(DEST)"
+
+.PHONY: test
+test: $(VENV)/.synced ## Run the whole test suite (renders every variant and runs its gates)
+	$(VENV)/bin/pytest -n auto $(PYTEST_ARGS)
+
+.PHONY: test-fast
+test-fast: $(VENV)/.synced ## Run the quick tests only (no uv sync / make check of rendered projects)
+	$(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: $(VENV)/.synced ## Lint, format-check and type-check the template's own code
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/shellcheck template/scripts/*.sh .ci/run
+
+.PHONY: clean
+clean: ## Remove caches (keeps .tools and .venv)
+	rm -rf .cache .ruff_cache .pytest_cache
+	find . -path ./$(VENV) -prune -o -path ./.tools -prune -o -name __pycache__ -type d -exec rm -rf {} +

@@ -1,0 +1,79 @@
+"""Logging setup: readable lines in a terminal, one JSON object per line elsewhere."""
+
+import json
+import logging
+import sys
+import time
+from typing import TextIO
+
+# Attributes every LogRecord has; anything else was passed through `extra=`.
+_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+}
+
+TEXT_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
+
+LEVELS = {
+    "CRITICAL": logging.CRITICAL,
+    "ERROR": logging.ERROR,
+    "WARNING": logging.WARNING,
+    "INFO": logging.INFO,
+    "DEBUG": logging.DEBUG,
+}
+
+
+class JsonFormatter(logging.Formatter):
+    """Format records as JSON objects with a UTC timestamp and any `extra` fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return the record as one line of JSON."""
+        entry: dict[str, object] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(
+            (key, value) for key, value in vars(record).items() if key not in _RECORD_FIELDS
+        )
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def parse_level(level: str | int) -> int:
+    """Turn "debug", "INFO", "20" or 20 into a logging level, or raise ValueError."""
+    if isinstance(level, int):
+        return level
+    text = level.strip().upper()
+    if text.isdigit():
+        return int(text)
+    value = LEVELS.get(text)
+    if value is None:
+        msg = f"unknown log level {level!r}: use DEBUG, INFO, WARNING, ERROR or CRITICAL"
+        raise ValueError(msg)
+    return value
+
+
+def configure_logging(
+    level: str | int = "INFO", *, json_format: bool | None = None, stream: TextIO | None = None
+) -> logging.Handler:
+    """Send the root logger's records to `stream` (stderr by default) and return the handler.
+
+    `json_format=None` picks JSON unless the stream is a terminal. Calling it again replaces
+    the handler it installed before, so it is safe in tests and reloads.
+    """
+    target = stream if stream is not None else sys.stderr
+    if json_format is None:
+        json_format = not target.isatty()
+    handler = logging.StreamHandler(target)
+    handler.set_name(__name__)
+    handler.setFormatter(JsonFormatter() if json_format else logging.Formatter(TEXT_FORMAT))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == __name__]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(parse_level(level))
+    return handler

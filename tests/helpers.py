@@ -1,0 +1,103 @@
+"""Helpers: render the template's working tree and run commands in the result."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import copier
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Fixed identity, so renders do not depend on the machine's git config.
+BASE_ANSWERS: dict[str, Any] = {
+    "project_name": "Acme Billing",
+    "author_name": "Acme Developers",
+    "author_email": "dev@acme.example.com",
+    "github_owner": "acme",
+}
+
+# The meaningful variants; each test that takes `variant` runs for all of them.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "library": {
+        "project_type": "library",
+        "license": "BSD-3-Clause",
+        "python_min_version": "3.10",
+    },
+    "service-no-docker": {
+        "use_docker": False,
+        "license": "Apache-2.0",
+        "python_version": "3.13",
+    },
+    "everything-off": {
+        "use_docker": False,
+        "auto_sync": False,
+        "use_github_actions": False,
+        "use_dependabot": False,
+        "use_pre_commit": False,
+        "license": "Proprietary",
+    },
+}
+
+
+def render(
+    dest: Path,
+    answers: Mapping[str, Any] | None = None,
+    *,
+    setup: bool = False,
+    base: Mapping[str, Any] = BASE_ANSWERS,
+) -> Path:
+    """Render the working tree (HEAD plus uncommitted changes) into `dest`."""
+    data = {**base, "skip_setup": not setup, **(answers or {})}
+    copier.run_copy(
+        str(ROOT),
+        str(dest),
+        data=data,
+        defaults=True,
+        unsafe=True,
+        vcs_ref="HEAD",
+        quiet=True,
+    )
+    return dest
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment for commands in a rendered project: no outer virtualenv or uv pins."""
+    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "UV_PYTHON"}}
+    # The pinned uv of the template's dev environment must be findable, as `make new` makes it.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.update(extra)
+    return env
+
+
+def run(
+    command: list[str], cwd: Path, env: Mapping[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run a command, capture its output, and show it when `check` fails."""
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        env=dict(env) if env is not None else clean_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    if check and result.returncode != 0:
+        pytest.fail(
+            f"{' '.join(command)} exited {result.returncode} in {cwd}\n"
+            f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+        )
+    return result
+
+
+def has_tool(name: str) -> bool:
+    """True when `name` is on PATH."""
+    return shutil.which(name) is not None

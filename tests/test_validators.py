@@ -1,0 +1,81 @@
+"""Every validator rejects bad input with an actionable message, and writes nothing."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpers import ROOT, clean_env, render, run
+
+BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
+    ({"project_name": "1st Service"}, "Start with a letter"),
+    ({"project_name": "Acme/Billing"}, "Start with a letter"),
+    ({"project_slug": "Acme_Billing"}, "lowercase letters, digits and single hyphens"),
+    ({"project_slug": "acme-"}, "not ending with a hyphen"),
+    ({"package_name": "acme-billing"}, "lowercase letters, digits and underscores"),
+    ({"package_name": "9lives"}, "starting with a letter"),
+    ({"package_name": "class"}, "Python keyword"),
+    ({"package_name": "logging"}, "standard-library module"),
+    ({"package_name": "tests"}, '"tests"'),
+    ({"description": "   "}, "Write a short description"),
+    ({"description": "two\nlines"}, "without control characters"),
+    ({"description": "x" * 201}, "under 200 characters"),
+    ({"author_name": ""}, "Give an author or team name"),
+    ({"author_email": "not-an-email"}, 'like "name@example.com"'),
+    ({"author_email": "a@b"}, 'like "name@example.com"'),
+    ({"github_owner": "https://github.com/acme"}, "account name only"),
+    ({"python_version": "3.12", "python_min_version": "3.13"}, "cannot be newer"),
+    ({"sync_interval_hours": 5}, "divides 24"),
+    ({"sync_interval_hours": 0}, "divides 24"),
+    ({"license": "GPL"}, "'GPL' is not in ['MIT', 'Apache-2.0', 'BSD-3-Clause', 'Proprietary']"),
+    ({"python_version": "3.9"}, "'3.9' is not in ['3.11', '3.12', '3.13', '3.14']"),
+]
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"), BAD_ANSWERS, ids=[next(iter(a)) for a, _ in BAD_ANSWERS]
+)
+def test_bad_answer_is_rejected_and_nothing_is_written(
+    answers: dict[str, Any], message: str, tmp_path: Path
+) -> None:
+    dest = tmp_path / "project"
+    with pytest.raises(ValueError, match="Validation error|Invalid choice") as error:
+        render(dest, answers)
+    assert message in str(error.value)
+    assert not dest.exists()
+
+
+def test_existing_destination_is_left_untouched(tmp_path: Path) -> None:
+    dest = tmp_path / "project"
+    dest.mkdir()
+    (dest / "notes.txt").write_text("mine\n")
+    with pytest.raises(ValueError, match="Validation error"):
+        render(dest, {"package_name": "json"})
+    assert [p.name for p in dest.iterdir()] == ["notes.txt"]
+    assert (dest / "notes.txt").read_text() == "mine\n"
+
+
+def test_cli_shows_the_message_and_fails(tmp_path: Path) -> None:
+    dest = tmp_path / "project"
+    result = run(
+        [
+            sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--vcs-ref=HEAD",
+            "-d", "project_name=Acme", "-d", "author_email=nobody", "-d", "skip_setup=true",
+            str(ROOT), str(dest),
+        ],
+        tmp_path,
+        env=clean_env(),
+        check=False,
+    )
+    assert result.returncode != 0
+    assert 'Enter an email address like "name@example.com"' in result.stdout + result.stderr
+    assert not dest.exists()
+
+
+@pytest.mark.parametrize("hours", [1, 2, 3, 4, 6, 8, 12, 24])
+def test_every_divisor_of_24_is_accepted(hours: int, tmp_path: Path) -> None:
+    project = render(tmp_path / "p", {"sync_interval_hours": hours})
+    assert f"sync_interval_hours: {hours}" in (project / ".copier-answers.yml").read_text()

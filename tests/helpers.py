@@ -12,6 +12,7 @@ from typing import Any
 
 import copier
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,8 +55,19 @@ def render(
     setup: bool = False,
     base: Mapping[str, Any] = BASE_ANSWERS,
 ) -> Path:
-    """Render the working tree (HEAD plus uncommitted changes) into `dest`."""
+    """Render the working tree (HEAD plus uncommitted changes) into `dest`.
+
+    With `setup`, run the copier CLI in a subprocess, as a user would, so that the
+    post-generation setup sees `clean_env()`; otherwise render in-process (faster).
+    """
     data = {**base, "skip_setup": not setup, **(answers or {})}
+    if setup:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        data_file = dest.parent / f"{dest.name}-answers.yml"
+        data_file.write_text(yaml.safe_dump(data), encoding="utf-8")
+        cli = [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--quiet"]
+        run([*cli, "--vcs-ref=HEAD", f"--data-file={data_file}", str(ROOT), str(dest)], ROOT)
+        return dest
     copier.run_copy(
         str(ROOT),
         str(dest),

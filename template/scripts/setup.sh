@@ -139,18 +139,26 @@ find_python() {
   return 1
 }
 
+# True when the command given as arguments is a working uv.
+is_uv() {
+  case "$(with_timeout 20 "$@" --version 2>/dev/null)" in
+    "uv "*) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
 UV_CMD=()
 find_uv() {
   local candidate
   for candidate in "${UV:-}" "$(command -v uv 2>/dev/null || true)" "$HOME/.local/bin/uv" \
     "$HOME/.cargo/bin/uv" /opt/homebrew/bin/uv /usr/local/bin/uv; do
-    if [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" --version >/dev/null 2>&1; then
+    if [ -n "$candidate" ] && [ -x "$candidate" ] && is_uv "$candidate"; then
       UV_CMD=("$candidate")
       return 0
     fi
   done
   for candidate in "$PY" python3; do
-    if [ -n "$candidate" ] && "$candidate" -m uv --version >/dev/null 2>&1; then
+    if [ -n "$candidate" ] && is_uv "$candidate" -m uv; then
       UV_CMD=("$candidate" -m uv)
       return 0
     fi
@@ -216,7 +224,7 @@ fi
 # The project environment is .venv, whatever shell or make set before.
 unset VIRTUAL_ENV UV_PYTHON
 "${UV_CMD[@]}" sync --python "$PY" ||
-  die "uv sync failed (see above); check access to the package index, then run \`make setup\` again"
+  die "uv sync failed: fix the dependency or network problem it reports above, then run \`make setup\` again"
 say ".venv ready ($(.venv/bin/python --version 2>&1))"
 
 if [ -f .pre-commit-config.yaml ] && git rev-parse --is-inside-work-tree >/dev/null 2>&1; then

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -60,9 +59,10 @@ def test_make_help_lists_every_target_with_a_description(variant: str, green: Pa
 
 def test_quality_targets_run(green: Path) -> None:
     run(["make", "format"], green)
-    assert "nothing to commit" in run(["git", "status"], green).stdout or not run(
-        ["git", "diff", "--stat"], green
-    ).stdout.strip(), "make format changed rendered files"
+    assert (
+        "nothing to commit" in run(["git", "status"], green).stdout
+        or not run(["git", "diff", "--stat"], green).stdout.strip()
+    ), "make format changed rendered files"
     for target in ("lint", "typecheck", "security", "install", "lock"):
         run(["make", target], green)
     out = run(["make", "test", "PYTEST_ARGS=-k version --no-cov"], green).stdout
@@ -97,7 +97,7 @@ def last_command(output: str) -> str:
     return commands[-1] if commands else ""
 
 
-UNTESTED = "".join(f"\n\ndef f{i}() -> int:\n    \"\"\"Doc.\"\"\"\n    return {i}\n" for i in range(40))
+UNTESTED = "".join(f'\n\ndef f{i}() -> int:\n    """Doc."""\n    return {i}\n' for i in range(40))
 BREAKAGES = {
     "ruff check": ("import os\n", "F401"),
     "ruff format --check": ('"""Doc."""\n\nX = {  "a":1 }\n', "would be reformatted"),

@@ -107,7 +107,9 @@ def test_metadata_follows_the_answers(variant: str, rendered: Path) -> None:
     assert project["authors"] == [{"name": "Acme Developers", "email": "dev@acme.example.com"}]
     license_name = answers.get("license", "MIT")
     assert project.get("license", "Proprietary") == license_name
-    assert (rendered / ".python-version").read_text() == f"{answers.get('python_version', '3.12')}\n"
+    assert (
+        rendered / ".python-version"
+    ).read_text() == f"{answers.get('python_version', '3.12')}\n"
     license_text = (rendered / "LICENSE").read_text(encoding="utf-8")
     assert str(datetime.datetime.now(tz=datetime.timezone.utc).year) in license_text
     assert "Acme Developers" in license_text
@@ -135,13 +137,11 @@ def test_setup_script_is_shellcheck_clean(rendered: Path) -> None:
 @pytest.mark.parametrize(
     "description",
     [
-        'Says "hello" to #everyone: naïve café, 日本語, emoji 🚀, back\\slash and \'quotes\'',
+        "Says \"hello\" to #everyone: naïve café, 日本語, emoji 🚀, back\\slash and 'quotes'",
         "key: value # not a comment, [not, a, list], {not: a map}, & *alias ~",
     ],
 )
-def test_any_description_renders_into_valid_toml_and_yaml(
-    description: str, tmp_path: Path
-) -> None:
+def test_any_description_renders_into_valid_toml_and_yaml(description: str, tmp_path: Path) -> None:
     project = render(tmp_path / "p", {"description": description})
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["description"] == description

@@ -59,7 +59,7 @@ def broken_shim(directory: Path, name: str) -> Path:
     """What pyenv puts on PATH for a version that is not installed."""
     return executable(
         directory / name,
-        f"echo \"pyenv: {name}: command not found\" >&2\nexit 127",
+        f'echo "pyenv: {name}: command not found" >&2\nexit 127',
     )
 
 
@@ -199,9 +199,7 @@ def test_no_python_and_no_network_fails_cleanly(
     assert not (project / ".venv").exists()
 
 
-def test_missing_uv_says_how_to_install_it(
-    project: Path, utilities: Path, tmp_path: Path
-) -> None:
+def test_missing_uv_says_how_to_install_it(project: Path, utilities: Path, tmp_path: Path) -> None:
     fixed = [p for p in ("/usr/local/bin/uv", "/opt/homebrew/bin/uv") if Path(p).exists()]
     if fixed:
         pytest.skip(f"uv is installed at {fixed[0]}, a location setup.sh always checks")

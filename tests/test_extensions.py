@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-from helpers import ROOT
+from helpers import load_extension
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
-
-
-def load_extension() -> ModuleType:
-    """Import extensions/context.py by path, as copier-template-extensions does."""
-    spec = importlib.util.spec_from_file_location("context", ROOT / "extensions" / "context.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 context = load_extension()
@@ -48,6 +36,13 @@ def test_reserved_names_cover_keywords_stdlib_and_tests() -> None:
     assert {"class", "logging", "json", "tests", "asyncio"} <= set(names)
     assert not any(name.startswith("_") for name in names)
     assert "acme_billing" not in names
+
+
+def test_reserved_names_cover_the_project_dependencies() -> None:
+    assert {"pytest", "mypy", "yaml", "pre_commit", "ruff"} <= set(context.reserved_package_names())
+    projects = context.reserved_project_names()
+    assert {"pytest", "pre-commit", "pytest-cov", "uv", "hatchling"} <= set(projects)
+    assert "acme-billing" not in projects
 
 
 def test_git_config_without_git(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,11 +5,14 @@ Stand-in interpreters on a restricted PATH make every case reproducible on any m
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import stat
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -133,6 +136,30 @@ def test_broken_shim_first_on_path_is_skipped(
     assert f"Python: {working} (3.12.7) - preferred version from .python-version" in out
 
 
+def test_preferred_version_as_plain_python3_wins(
+    project: Path, utilities: Path, tmp_path: Path
+) -> None:
+    """A preferred 3.12 that is only called python3 beats an older python3.11."""
+    bins = tmp_path / "bin"
+    fake_python(bins, "python3.11", "3.11.9")
+    python3 = fake_python(bins, "python3", "3.12.8")
+    fake_uv(bins)
+    status, out = setup_sh(project, [bins, utilities], tmp_path, "--find")
+    assert status == 0, out
+    assert f"Python: {python3} (3.12.8) - preferred version from .python-version" in out
+
+
+def test_uv_in_the_project_environment_is_found(utilities: Path, tmp_path: Path) -> None:
+    """After a first setup, the locked uv in .venv serves even when PATH has none."""
+    project = render(tmp_path / "p")
+    uv = fake_uv(project / ".venv" / "bin")
+    fake_python(tmp_path / "bin", "python3.12", "3.12.4")
+    status, out = setup_sh(project, [tmp_path / "bin", utilities], tmp_path, "--find")
+    assert status == 0, out
+    assert "uv: .venv/bin/uv (uv 0.0.0 (stand-in))" in out
+    assert uv.exists()
+
+
 def test_python_variable_overrides_the_search(
     project: Path, utilities: Path, tmp_path: Path
 ) -> None:
@@ -199,6 +226,74 @@ def test_no_python_and_no_network_fails_cleanly(
     assert not (project / ".venv").exists()
 
 
+def real_tools(tmp_path: Path) -> Path:
+    """A directory with the running Python (as python3.11 etc.) and the pinned uv."""
+    here = f"python3.{sys.version_info[1]}"
+    pythons = tmp_path / "pythons"
+    pythons.mkdir()
+    (pythons / here).symlink_to(os.path.realpath(sys.executable))
+    (pythons / "uv").symlink_to(Path(sys.executable).parent / "uv")
+    return pythons
+
+
+def network_env(path: list[Path], **extra: str) -> dict[str, str]:
+    """PATH exactly as given; HOME and the uv/TLS settings of this machine kept."""
+    env = {"PATH": os.pathsep.join(map(str, path)), "HOME": str(Path.home())}
+    for name in ("SSL_CERT_FILE", "UV_CACHE_DIR", "UV_INDEX_URL", "UV_DEFAULT_INDEX"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return {**env, **extra}
+
+
+@pytest.fixture
+def silent_proxy() -> Iterator[str]:
+    """An HTTP proxy on loopback that accepts connections and never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError, OSError):
+                accepted.append(server.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    server.close()
+
+
+@pytest.mark.slow
+def test_uv_sync_that_hangs_times_out_with_a_clear_message(
+    tmp_path: Path, utilities: Path, silent_proxy: str
+) -> None:
+    """A network that accepts and never answers: setup stops after SYNC_TIMEOUT, marks nothing."""
+    project = render(tmp_path / "p", {"python_version": "3.11", "python_min_version": "3.10"})
+    env = network_env(
+        [real_tools(tmp_path), utilities],
+        UV_CACHE_DIR=str(tmp_path / "empty-cache"),
+        HTTPS_PROXY=silent_proxy,
+        HTTP_PROXY=silent_proxy,
+        UV_HTTP_TIMEOUT="120",
+        SYNC_TIMEOUT="3",
+    )
+    result = run(["make", "setup"], project, env=env, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "uv sync did not finish in 3s (a slow or unreachable package index?)" in output
+    assert not (project / ".venv" / ".setup-done").exists()
+    # The next target retries setup instead of trusting the half-made .venv.
+    result = run(["make", "lint"], project, env=env, check=False)
+    assert ".venv is not set up yet: running make setup first." in result.stdout
+
+
 def test_missing_uv_says_how_to_install_it(project: Path, utilities: Path, tmp_path: Path) -> None:
     fixed = [p for p in ("/usr/local/bin/uv", "/opt/homebrew/bin/uv") if Path(p).exists()]
     if fixed:
@@ -231,16 +326,31 @@ def test_fallback_interpreter_gives_a_green_project(tmp_path: Path, utilities: P
     project = render(
         tmp_path / "p", {"python_version": f"3.{max(minor + 1, 13)}", "python_min_version": here}
     )
-    pythons = tmp_path / "pythons"
-    pythons.mkdir()
-    (pythons / f"python{here}").symlink_to(os.path.realpath(sys.executable))
-    (pythons / "uv").symlink_to(Path(sys.executable).parent / "uv")
-    env = {"PATH": os.pathsep.join(map(str, [pythons, utilities])), "HOME": str(Path.home())}
-    for name in ("SSL_CERT_FILE", "UV_CACHE_DIR", "UV_INDEX_URL", "UV_DEFAULT_INDEX"):
-        if name in os.environ:
-            env[name] = os.environ[name]
-    out = run(["make", "setup"], project, env=env).stdout
+    env = network_env([real_tools(tmp_path), utilities])
+    # No `make setup` first: `make check` sets up, and every uv call uses the fallback.
+    out = run(["make", "check"], project, env=env).stdout
     assert f"preferred 3.{max(minor + 1, 13)} not found; {here} satisfies" in out
-    run(["make", "check"], project, env=env)
+    assert "Required test coverage of 90.0% reached" in out
     version = run([".venv/bin/python", "-c", "import sys; print(sys.version)"], project).stdout
     assert version.startswith(here)
+
+
+@pytest.mark.slow
+def test_inside_an_enclosing_repository_hooks_stay_out_of_it(tmp_path: Path) -> None:
+    """A project rendered into a monorepo: setup never installs hooks in the outer repo."""
+    run(["git", "init", "--quiet", str(tmp_path)], tmp_path)
+    project = render(tmp_path / "services" / "billing", setup=True)
+    assert (project / ".venv" / ".setup-done").exists()
+    assert not (tmp_path / ".git" / "hooks" / "pre-commit").exists()
+    out = run(["make", "setup"], project).stdout
+    assert "not installing git hooks" in out
+
+
+@pytest.mark.slow
+def test_pre_commit_install_refusal_is_a_warning(tmp_path: Path) -> None:
+    """pre-commit refuses to install under core.hooksPath; setup still succeeds."""
+    project = render(tmp_path / "p", setup=True)
+    run(["git", "config", "core.hooksPath", ".githooks"], project)
+    out = run(["make", "setup"], project).stdout
+    assert "warning: pre-commit install failed" in out
+    assert (project / ".venv" / ".setup-done").exists()

@@ -3,14 +3,15 @@
 #
 # Python, first match wins:
 #   1. $PYTHON, when set (make setup PYTHON=/path/to/python3.12);
-#   2. the preferred version from .python-version (python3.X on PATH);
+#   2. the preferred version from .python-version (python3.X, python3 or python on PATH);
 #   3. the newest python3.X / python3 / python on PATH that satisfies requires-python;
 #   4. a uv-managed install of the preferred version (downloaded if needed, with a timeout).
 # An interpreter that exists but does not run (a pyenv shim for a version that is not
 # installed, say) is skipped with a note.
 #
 # Usage: scripts/setup.sh [--find]   (--find: report uv and Python, change nothing)
-# Env:   PYTHON, UV (paths to use), SETUP_TIMEOUT (seconds for network steps, default 60).
+# Env:   PYTHON, UV (paths to use), SETUP_TIMEOUT (seconds for a Python download, default 60),
+#        SYNC_TIMEOUT (seconds for uv sync, default 300), UV_HTTP_TIMEOUT (per request, default 20).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -22,6 +23,11 @@ case "${1:-}" in
   *) printf 'usage: %s [--find]\n' "$0" >&2; exit 2 ;;
 esac
 TIMEOUT=${SETUP_TIMEOUT:-60}
+SYNC_TIMEOUT=${SYNC_TIMEOUT:-300}
+# A network that accepts connections and never answers must not hang setup.
+export UV_HTTP_TIMEOUT=${UV_HTTP_TIMEOUT:-20}
+# Written on success: the Makefile runs setup until it exists.
+DONE=.venv/.setup-done
 
 say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
@@ -118,11 +124,14 @@ find_python() {
     PY_REASON="set by PYTHON"
     return 0
   fi
-  if consider "python$PREFERRED" preferred; then
-    PY_REASON="preferred version from .python-version"
-    return 0
-  fi
-  local minor=20 name
+  local name
+  for name in "python$PREFERRED" python3 python; do
+    if consider "$name" preferred; then
+      PY_REASON="preferred version from .python-version"
+      return 0
+    fi
+  done
+  local minor=20
   while [ "$minor" -ge "$MIN_MINOR" ]; do
     if [ "$MIN_MAJOR.$minor" != "$PREFERRED" ] && consider "python$MIN_MAJOR.$minor"; then break; fi
     minor=$((minor - 1))
@@ -150,7 +159,7 @@ is_uv() {
 UV_CMD=()
 find_uv() {
   local candidate
-  for candidate in "${UV:-}" "$(command -v uv 2>/dev/null || true)" "$HOME/.local/bin/uv" \
+  for candidate in "${UV:-}" .venv/bin/uv "$(command -v uv 2>/dev/null || true)" "$HOME/.local/bin/uv" \
     "$HOME/.cargo/bin/uv" /opt/homebrew/bin/uv /usr/local/bin/uv; do
     if [ -n "$candidate" ] && [ -x "$candidate" ] && is_uv "$candidate"; then
       UV_CMD=("$candidate")
@@ -203,8 +212,7 @@ if [ -z "$PY" ]; then
     die "no Python >= $MINIMUM found (uv could install $PREFERRED: run setup without --find)"
   else
     say "no Python >= $MINIMUM found; asking uv to install Python $PREFERRED (timeout ${TIMEOUT}s)"
-    if with_timeout "$TIMEOUT" env UV_HTTP_TIMEOUT="${UV_HTTP_TIMEOUT:-20}" \
-      "${UV_CMD[@]}" python install "$PREFERRED" &&
+    if with_timeout "$TIMEOUT" "${UV_CMD[@]}" python install "$PREFERRED" &&
       PY=$("${UV_CMD[@]}" python find --managed-python --no-project "$PREFERRED"); then
       PY_REASON="installed by uv (no suitable interpreter on PATH)"
     else
@@ -223,10 +231,23 @@ fi
 
 # The project environment is .venv, whatever shell or make set before.
 unset VIRTUAL_ENV UV_PYTHON
-"${UV_CMD[@]}" sync --python "$PY" ||
+rm -f "$DONE"
+status=0
+with_timeout "$SYNC_TIMEOUT" "${UV_CMD[@]}" sync --python "$PY" || status=$?
+if [ "$status" -eq 124 ]; then
+  die "uv sync did not finish in ${SYNC_TIMEOUT}s (a slow or unreachable package index?): check the network or proxy settings, then run \`make setup\` again (SYNC_TIMEOUT=600 make setup waits longer)"
+elif [ "$status" -ne 0 ]; then
   die "uv sync failed: fix the dependency or network problem it reports above, then run \`make setup\` again"
+fi
 say ".venv ready ($(.venv/bin/python --version 2>&1))"
 
-if [ -f .pre-commit-config.yaml ] && git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-  .venv/bin/pre-commit install || die "pre-commit install failed"
+# Hooks go into this project's repository only, never into an enclosing one.
+if [ -f .pre-commit-config.yaml ]; then
+  if [ "$(git rev-parse --show-toplevel 2>/dev/null)" = "$(pwd -P)" ]; then
+    .venv/bin/pre-commit install ||
+      say "warning: pre-commit install failed (see above); the hooks are not active, \`make pre-commit\` still runs them"
+  else
+    say "not installing git hooks: $(pwd -P) is not the top of a git repository (git init, then make setup)"
+  fi
 fi
+touch "$DONE"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import keyword
+import re
 import shutil
 import subprocess  # nosec B404: runs git with fixed arguments, no shell
 import sys
+from pathlib import Path
 
 from jinja2 import Environment
 from jinja2.ext import Extension
@@ -65,8 +67,25 @@ def reserved_package_names() -> list[str]:
     return sorted({*keyword.kwlist, *stdlib, "tests", *imports, *DEPENDENCY_IMPORTS})
 
 
+# What renders the template; a rendered project's `make template-update` runs the same versions.
+RENDER_TOOLS = ("copier", "copier-template-extensions", "jinja2-time")
+TEMPLATE_PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+
+
+def template_tools(
+    pyproject: Path = TEMPLATE_PYPROJECT,
+) -> dict[str, str]:
+    """Versions of RENDER_TOOLS, read from their `==` pins in the template's pyproject.toml."""
+    text = pyproject.read_text(encoding="utf-8")
+    pins = dict(re.findall(r'"([A-Za-z0-9._-]+)==([^";\s]+)"', text))
+    missing = [name for name in RENDER_TOOLS if name not in pins]
+    if missing:
+        raise ValueError(f"{pyproject} pins no version of {', '.join(missing)}")
+    return {name: pins[name] for name in RENDER_TOOLS}
+
+
 class ProjectContext(Extension):
-    """Expose git identity and reserved names as globals, and the `toml_str` filter."""
+    """Expose git identity, reserved names and tool pins as globals; add `toml_str`."""
 
     def __init__(self, environment: Environment) -> None:
         """Register the globals once per Jinja environment."""
@@ -77,5 +96,6 @@ class ProjectContext(Extension):
             git_github_user=git_config("github.user"),
             reserved_package_names=reserved_package_names(),
             reserved_project_names=reserved_project_names(),
+            template_tools=template_tools(),
         )
         environment.filters["toml_str"] = toml_str

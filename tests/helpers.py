@@ -82,9 +82,26 @@ def render(
     return dest
 
 
+GIT_ID = {
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+}
+
+
+def commit_all(repo: Path, message: str) -> None:
+    """Commit everything in `repo` with a fixed identity."""
+    run(["git", "add", "-A"], repo)
+    env = clean_env(**GIT_ID)
+    run(["git", "-c", "commit.gpgsign=false", "commit", "-q", "-m", message], repo, env=env)
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment for commands in a rendered project: no outer virtualenv or uv pins."""
-    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "UV_PYTHON"}}
+    # Nor the outer make's (`make test`): a project's make must run as if typed at a prompt.
+    outer = {"VIRTUAL_ENV", "UV_PYTHON", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"}
+    env = {k: v for k, v in os.environ.items() if k not in outer}
     # The pinned uv of the template's dev environment must be findable, as `make new` makes it.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.update(extra)

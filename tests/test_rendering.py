@@ -28,6 +28,7 @@ ALWAYS = {
     "Makefile",
     "README.md",
     "pyproject.toml",
+    "scripts/doctor.sh",
     "scripts/setup.sh",
     "src/acme_billing/__init__.py",
     "src/acme_billing/log.py",
@@ -130,8 +131,10 @@ def test_post_generation_initialised_git(rendered: Path) -> None:
     assert branch == "main"
 
 
-def test_setup_script_is_shellcheck_clean(rendered: Path) -> None:
-    run(["shellcheck", "--shell=bash", "scripts/setup.sh"], rendered)
+def test_scripts_are_shellcheck_clean(rendered: Path) -> None:
+    scripts = sorted(str(path.relative_to(rendered)) for path in rendered.glob("scripts/*.sh"))
+    assert "scripts/setup.sh" in scripts
+    run(["shellcheck", "--shell=bash", *scripts], rendered)
 
 
 @pytest.mark.parametrize(

@@ -2,40 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import copier
-import pytest
 
-from helpers import BASE_ANSWERS, ROOT, run
-
-GIT_ID = {
-    "GIT_AUTHOR_NAME": "Test",
-    "GIT_AUTHOR_EMAIL": "t@example.com",
-    "GIT_COMMITTER_NAME": "Test",
-    "GIT_COMMITTER_EMAIL": "t@example.com",
-}
-
-
-def commit_all(repo: Path, message: str) -> None:
-    """Commit everything in `repo` with a fixed identity."""
-    run(["git", "add", "-A"], repo)
-    env = {**os.environ, **GIT_ID}
-    run(["git", "-c", "commit.gpgsign=false", "commit", "-q", "-m", message], repo, env=env)
-
-
-@pytest.fixture
-def template(tmp_path: Path) -> Path:
-    """A copy of the working tree as a template repository tagged v1."""
-    repo = tmp_path / "template"
-    ignore = shutil.ignore_patterns(".git", ".venv", ".tools", ".cache", "__pycache__")
-    shutil.copytree(ROOT, repo, ignore=ignore)
-    run(["git", "init", "-q", "-b", "main"], repo)
-    commit_all(repo, "v1")
-    run(["git", "tag", "v1"], repo)
-    return repo
+from helpers import BASE_ANSWERS, commit_all, run
 
 
 def test_update_brings_template_changes_and_keeps_local_edits(

@@ -30,13 +30,16 @@ TESTED = {
     # test_project_check.py, for every variant
     "check", "clean", "format", "install", "lint", "lock", "pre-commit", "security", "setup",
     "test", "typecheck",
+    # test_auto_sync.py
+    "auto-sync", "check-sync", "remove-sync", "setup-sync", "sync-log",
     # this module
     "audit", "build", "bump-major", "bump-minor", "bump-patch", "clean-all", "coverage",
     "coverage-html", "doctor", "env", "help", "lint-fix", "pre-commit-install", "shell", "sync",
     "template-update", "test-fast", "upgrade", "version",
 }  # fmt: skip
-COMMON = TESTED - {"env", "pre-commit", "pre-commit-install"}
-GROUPS = ["Setup", "Quality", "Test", "Build and release", "Run", "Maintenance"]
+SYNC = {"auto-sync", "check-sync", "remove-sync", "setup-sync", "sync-log"}
+COMMON = TESTED - {"env", "pre-commit", "pre-commit-install"} - SYNC
+GROUPS = ["Setup", "Quality", "Test", "Build and release", "Run", "Sync", "Maintenance"]
 HELP_LINE = re.compile(r"^  (?P<target>[a-z][a-z0-9-]*) +(?P<description>\S.*)$")
 KINDS = {"service": {}, "library": {"project_type": "library"}}
 
@@ -48,6 +51,8 @@ def expected_targets(answers: dict[str, Any]) -> set[str]:
         targets.add("env")
     if answers.get("use_pre_commit", True):
         targets |= {"pre-commit", "pre-commit-install"}
+    if answers.get("auto_sync", True):
+        targets |= SYNC
     return targets
 
 
@@ -311,6 +316,7 @@ def test_doctor_names_what_is_missing(project: Path, tmp_path: Path) -> None:
     assert "MISSING  python       scripts/setup.sh found no Python it can use:" in out
     assert "uv python install 3.12" in out
     assert re.search(r"todo +\.venv +not set up yet", out)
+    assert "absent   crontab      make setup-sync needs cron" in out
     assert "doctor: 2 required tool(s) missing" in out
 
 

@@ -60,6 +60,10 @@ def expected_files(answers: dict[str, object]) -> set[str]:
         files.add(".github/workflows/ci.yml")
     if merged.get("use_dependabot", True):
         files.add(".github/dependabot.yml")
+    if merged.get("auto_sync", True):
+        files.add("scripts/auto-sync.sh")
+        if merged.get("use_github_actions", True):
+            files |= {"scripts/template-sync.sh", ".github/workflows/template-sync.yml"}
     return files
 
 

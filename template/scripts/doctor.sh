@@ -50,6 +50,16 @@ else
   printf '%s\n' "$found" | sed 's/^/           /'
 fi
 
+# Tools only some features need: reported, never fatal.
+if [ -f scripts/auto-sync.sh ]; then
+  echo "Optional:"
+  if command -v "${CRONTAB:-crontab}" >/dev/null 2>&1; then
+    ok crontab "found (make setup-sync can schedule auto-sync)"
+  else
+    line absent crontab "make setup-sync needs cron (apt install cron); make auto-sync works without it"
+  fi
+fi
+
 echo "Project:"
 if [ -f .venv/.setup-done ]; then
   ok .venv "set up ($(.venv/bin/python --version 2>&1))"

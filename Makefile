@@ -19,6 +19,7 @@ DEST ?=
 NAME ?= $(notdir $(abspath $(DEST)))
 DATA ?=
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: help
 help: ## List the targets
@@ -57,6 +58,10 @@ test: $(VENV)/.synced $(ACTIONLINT) ## Run the whole test suite (renders every v
 .PHONY: test-fast
 test-fast: $(VENV)/.synced $(ACTIONLINT) ## Run the quick tests only (no uv sync / make check of rendered projects)
 	$(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS)
+
+.PHONY: bench
+bench: $(VENV)/.synced ## Time renders and render-to-green per variant: make bench [BENCH_ARGS="--runs 10"]
+	$(VENV)/bin/python benchmarks/bench.py --json .cache/bench/latest.json $(BENCH_ARGS)
 
 .PHONY: lint
 lint: $(VENV)/.synced ## Lint, format-check and type-check the template's own code

@@ -6,7 +6,7 @@ import json
 import keyword
 import re
 import shutil
-import subprocess  # nosec B404: runs git with fixed arguments, no shell
+import subprocess  # nosec B404 # runs git with fixed arguments, no shell
 import sys
 from pathlib import Path
 
@@ -20,7 +20,7 @@ def git_config(key: str) -> str:
     if git is None:
         return ""
     try:
-        result = subprocess.run(  # nosec B603: fixed argument list
+        result = subprocess.run(  # nosec B603 # fixed argument list
             [git, "config", "--get", key],
             capture_output=True,
             text=True,

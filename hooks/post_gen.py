@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess  # nosec B404: fixed argument lists, no shell
+import subprocess  # nosec B404 # fixed argument lists, no shell
 import sys
 from collections.abc import Sequence
 from pathlib import Path

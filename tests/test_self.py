@@ -18,8 +18,8 @@ BIN = Path(sys.executable).parent
         ["ruff", "check", "."],
         ["ruff", "format", "--check", "."],
         ["mypy"],
-        ["bandit", "-q", "-r", "hooks", "extensions"],
-        ["shellcheck", "template/scripts/setup.sh", ".ci/run"],
+        ["bandit", "-q", "-r", "hooks", "extensions", "benchmarks"],
+        ["shellcheck", "template/scripts/setup.sh", "template/scripts/doctor.sh", ".ci/run"],
     ],
     ids=lambda command: command[0] + (f" {command[1]}" if command[1:2] == ["format"] else ""),
 )

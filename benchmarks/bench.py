@@ -1,0 +1,225 @@
+"""Benchmark the template: render time per variant, and render-to-green per variant by phase.
+
+Usage: python benchmarks/bench.py [--runs 5] [--green-runs 3] [--variants defaults,library]
+                                  [--json PATH] [--no-warmup]
+`make bench` runs it with the template's dev environment. Figures are wall-clock seconds on
+this machine; docs/performance.md explains them. It measures and reports; it never fails on a
+time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess  # nosec B404 # runs fixed tools (copier, bash, make) without a shell
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+IDENTITY = {
+    "project_name": "Bench Service",
+    "author_name": "Bench",
+    "author_email": "bench@example.com",
+    "github_owner": "bench",
+}
+# The variants of tests/helpers.py, by the answers that make them differ.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "library": {"project_type": "library", "use_github_actions": False},
+    "service-no-docker": {"use_docker": False},
+    "everything-off": {
+        "use_docker": False, "auto_sync": False, "use_github_actions": False,
+        "use_dependabot": False, "use_pre_commit": False,
+    },
+}  # fmt: skip
+
+
+def environment() -> dict[str, str]:
+    """Return a user's environment: no outer virtualenv, make or uv pins; our uv on PATH."""
+    skip = {"VIRTUAL_ENV", "UV_PYTHON", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"}
+    env = {key: value for key, value in os.environ.items() if key not in skip}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def tool(name: str) -> str:
+    """Return the path of a program on PATH, or fail with its name."""
+    path = shutil.which(name, path=environment()["PATH"])
+    if path is None:
+        raise RuntimeError(f"{name} not found on PATH")
+    return path
+
+
+def run(command: Sequence[str], cwd: Path) -> float:
+    """Run a command; return its wall-clock seconds; raise with its output when it fails."""
+    started = time.perf_counter()
+    result = subprocess.run(  # nosec B603 # argument list, no shell
+        list(command), cwd=cwd, env=environment(), capture_output=True, text=True, check=False
+    )
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"{shlex.join(command)} exited {result.returncode} in {cwd}\n"
+            f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+        )
+    return elapsed
+
+
+def render(dest: Path, variant: str) -> float:
+    """`copier copy` of the working tree without post-generation setup; seconds."""
+    data = {**IDENTITY, **VARIANTS[variant], "skip_setup": True}
+    args = [arg for key, value in data.items() for arg in ("-d", f"{key}={value}")]
+    command = [str(BIN / "copier"), "copy", "--trust", "--defaults", "--quiet", "--vcs-ref=HEAD"]
+    return run([*command, *args, str(ROOT), str(dest)], ROOT)
+
+
+def check_gates(project: Path) -> list[str]:
+    """Return the commands `make check` runs, read from the Makefile itself (`make -n`)."""
+    result = subprocess.run(  # nosec B603 # fixed arguments
+        [tool("make"), "-n", "check"], cwd=project, env=environment(), capture_output=True,
+        text=True, check=True,
+    )  # fmt: skip
+    return [line for line in result.stdout.splitlines() if line and not line.startswith("make")]
+
+
+def gate_name(command: str) -> str:
+    """Label a gate command briefly: `uv lock --check`, `ruff format`, `mypy`, and so on."""
+    words = [word.rsplit("/", 1)[-1] for word in shlex.split(command) if "=" not in word]
+    tool = words[0]
+    if tool in {"uv", "ruff"} and len(words) > 1:
+        extra = " --check" if tool == "uv" and "--check" in words else ""
+        return f"{tool} {words[1]}{extra}"
+    return tool
+
+
+def render_to_green(workdir: Path, variant: str) -> dict[str, float]:
+    """Render, set up and pass every gate; seconds for each phase."""
+    project = workdir / f"green-{variant}"
+    phases = {"render": render(project, variant)}
+    phases["setup"] = run([tool("bash"), "scripts/setup.sh"], project)
+    for command in check_gates(project):
+        phases[gate_name(command)] = run([tool("bash"), "-c", command], project)
+    phases["total"] = sum(phases.values())
+    shutil.rmtree(project)
+    return phases
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    """Median, min and max, in seconds, rounded to milliseconds."""
+    return {
+        "median": round(statistics.median(samples), 3),
+        "min": round(min(samples), 3),
+        "max": round(max(samples), 3),
+        "runs": len(samples),
+    }
+
+
+def repeat(times: int, warmup: bool, measure: Callable[[int], float]) -> list[float]:
+    """Call `measure(i)` `times` times after an optional unmeasured warm-up."""
+    if warmup:
+        measure(-1)
+    return [measure(i) for i in range(times)]
+
+
+def version_of(command: Sequence[str]) -> str:
+    """First line a tool prints for its version, or "absent"."""
+    try:
+        result = subprocess.run(  # nosec B603 # fixed argument list
+            list(command), capture_output=True, text=True, check=False, env=environment()
+        )
+    except OSError:
+        return "absent"
+    return (
+        (result.stdout or result.stderr).strip().splitlines()[0]
+        if result.returncode == 0
+        else "absent"
+    )
+
+
+def machine() -> dict[str, Any]:
+    """Facts that explain the figures."""
+    commit = subprocess.run(  # nosec B603 # fixed arguments
+        [tool("git"), "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+        check=False,
+    ).stdout.strip()  # fmt: skip
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "uv": version_of([str(BIN / "uv"), "--version"]),
+        "copier": version_of([str(BIN / "copier"), "--version"]),
+        "make": version_of([tool("make"), "--version"]),
+        "template_commit": commit,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def table(report: dict[str, Any]) -> str:
+    """Format the figures as a plain-text table."""
+    lines = [f"machine: {report['machine']['cpus']} CPUs, Python {report['machine']['python']}, "
+             f"{report['machine']['uv']}, {report['machine']['copier']}", "",
+             "render (copier copy, no tasks)    median     min     max   runs"]  # fmt: skip
+    for variant, figures in report["render"].items():
+        lines.append(f"  {variant:<30} {figures['median']:7.3f} {figures['min']:7.3f} "
+                     f"{figures['max']:7.3f} {figures['runs']:6d}")  # fmt: skip
+    for variant, phases in report["render_to_green"].items():
+        lines += ["", f"render-to-green: {variant} (median of {phases['total']['runs']} runs)"]
+        for phase, figures in phases.items():
+            lines.append(f"  {phase:<30} {figures['median']:7.3f}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmarks, print the table, write the JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="measured renders per variant")
+    parser.add_argument("--green-runs", type=int, default=3, help="render-to-green runs (0: skip)")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--no-warmup", action="store_true", help="measure the first run too")
+    args = parser.parse_args(argv)
+    variants = [name.strip() for name in args.variants.split(",") if name.strip()]
+    unknown = sorted(set(variants) - set(VARIANTS))
+    if unknown:
+        parser.error(f"unknown variants {unknown}; choose from {sorted(VARIANTS)}")
+    warmup = not args.no_warmup
+
+    report: dict[str, Any] = {"machine": machine(), "render": {}, "render_to_green": {}}
+    with tempfile.TemporaryDirectory(prefix="bench-") as temp:
+        workdir = Path(temp)
+        for variant in variants:
+
+            def measure(i: int, variant: str = variant) -> float:
+                dest = workdir / f"render-{variant}-{i}"
+                seconds = render(dest, variant)
+                shutil.rmtree(dest)
+                return seconds
+
+            report["render"][variant] = summary(repeat(args.runs, warmup, measure))
+        for variant in variants if args.green_runs > 0 else []:
+            if warmup:
+                render_to_green(workdir, variant)  # fills uv's cache
+            runs = [render_to_green(workdir, variant) for _ in range(args.green_runs)]
+            report["render_to_green"][variant] = {
+                phase: summary([r[phase] for r in runs]) for phase in runs[0]
+            }
+    print(table(report))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(f"\nfigures written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""A smoke run of benchmarks/bench.py, so `make bench` cannot rot. It checks the shape of the
+figures, never their values: speed is measured by `make bench`, not asserted by tests."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from helpers import ROOT
+
+
+def load_bench() -> ModuleType:
+    """Import benchmarks/bench.py by path."""
+    spec = importlib.util.spec_from_file_location("bench", ROOT / "benchmarks" / "bench.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = load_bench()
+
+
+def test_gate_names() -> None:
+    assert bench.gate_name("UV_PYTHON=/p/.venv/bin/python .venv/bin/uv lock --check") == (
+        "uv lock --check"
+    )
+    assert bench.gate_name(".venv/bin/ruff format --check .") == "ruff format"
+    assert bench.gate_name(".venv/bin/bandit -q -c pyproject.toml -r src") == "bandit"
+
+
+def test_unknown_variant_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        bench.main(["--variants", "nope"])
+    assert "unknown variants ['nope']" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_smoke_run_writes_every_figure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "bench.json"
+    args = ["--runs", "1", "--green-runs", "1", "--variants", "library", "--no-warmup"]
+    assert bench.main([*args, "--json", str(output)]) == 0
+    report = json.loads(output.read_text())
+    assert set(report["machine"]) >= {"cpus", "python", "uv", "copier", "template_commit"}
+    assert set(report["render"]["library"]) == {"median", "min", "max", "runs"}
+    phases = report["render_to_green"]["library"]
+    assert list(phases) == [
+        "render", "setup", "uv lock --check", "ruff check", "ruff format", "mypy", "bandit",
+        "pytest", "total",
+    ]  # fmt: skip
+    assert phases["total"]["median"] >= phases["setup"]["median"]
+    assert "render-to-green: library" in capsys.readouterr().out

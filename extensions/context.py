@@ -37,22 +37,48 @@ def toml_str(value: object) -> str:
     return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
-# Distributions in a rendered project's environment (its locked dev tools, their dependencies
-# on every supported Python, the build backend): uv cannot install a project named like one of
-# its own dependencies. tests/test_project_check.py checks the list against rendered uv.lock files.
+DOCKERFILE_ESCAPES = {ord('"'): '\\"', ord("$"): "\\$", ord("\\"): '"\\\\"'}
+
+
+def dockerfile_str(value: object) -> str:
+    """Quote a value as one double-quoted Dockerfile word (LABEL, ENV).
+
+    Inside the quotes, `"` and `$` (which would start a variable) are escaped with a backslash.
+    A backslash of the value is written between two quoted parts, escaped by a second one:
+    Docker reads that as one backslash, and hadolint, which misparses an escaped backslash
+    before a quote inside quotes, accepts it. Control characters, which could end the
+    instruction, become spaces.
+    """
+    text = re.sub(r"[\x00-\x1f\x7f]", " ", str(value))
+    return f'"{text.translate(DOCKERFILE_ESCAPES)}"'
+
+
+# Distributions in a rendered project's environment (its locked dev tools, a service's
+# dependencies, theirs on every supported Python, the build backend): uv cannot install a
+# project named like one of its own dependencies. tests/test_project_check.py checks the list
+# against rendered uv.lock files.
 DEPENDENCY_NAMES = frozenset(
     {
-        "ast-serialize", "bandit", "cfgv", "colorama", "coverage", "distlib", "editables",
-        "exceptiongroup", "filelock", "hatchling", "identify", "iniconfig", "librt",
-        "markdown-it-py", "mdurl", "mypy", "mypy-extensions", "nodeenv", "packaging", "pathspec",
-        "platformdirs", "pluggy", "pre-commit", "pre-commit-hooks", "pygments", "pytest",
-        "pytest-cov", "python-discovery", "pyyaml", "rich", "ruamel-yaml", "ruamel-yaml-clib",
-        "ruff", "stevedore", "tomli", "trove-classifiers", "typing-extensions", "uv",
-        "virtualenv",
+        "alembic", "amqp", "annotated-doc", "annotated-types", "anyio", "ast-serialize",
+        "async-timeout", "bandit", "billiard", "celery", "celery-types", "cfgv", "click",
+        "click-didyoumean", "click-plugins", "click-repl", "colorama", "coverage", "distlib",
+        "editables", "exceptiongroup", "fastapi", "filelock", "flower", "h11", "hatchling",
+        "httpcore2", "httpx2", "httpx2-jsfetch", "humanize", "identify", "idna", "iniconfig",
+        "kombu", "librt", "mako", "markdown-it-py", "markupsafe", "mdurl", "mypy",
+        "mypy-extensions", "nodeenv", "opentelemetry-api", "packaging", "pathspec", "platformdirs",
+        "pluggy", "pre-commit", "pre-commit-hooks", "prometheus-client", "prompt-toolkit",
+        "psycopg", "psycopg-binary", "pydantic", "pydantic-core", "pydantic-settings", "pygments",
+        "pytest", "pytest-cov", "python-dateutil", "python-discovery", "python-dotenv", "pytz",
+        "pyyaml", "redis", "rich", "ruamel-yaml", "ruamel-yaml-clib", "ruff", "six", "sqlalchemy",
+        "starlette", "stevedore", "tomli", "tornado", "trove-classifiers", "truststore",
+        "typing-extensions", "typing-inspection", "tzdata", "tzlocal", "uv", "uvicorn", "vine",
+        "virtualenv", "wcwidth",
     }
 )  # fmt: skip
 # Import names of those distributions that differ from the distribution name.
-DEPENDENCY_IMPORTS = frozenset({"yaml", "markdown_it", "ruamel", "pre_commit_hooks"})
+DEPENDENCY_IMPORTS = frozenset(
+    {"yaml", "markdown_it", "ruamel", "pre_commit_hooks", "dateutil", "dotenv", "opentelemetry"}
+)
 
 
 def reserved_project_names() -> list[str]:
@@ -72,20 +98,33 @@ RENDER_TOOLS = ("copier", "copier-template-extensions", "jinja2-time")
 TEMPLATE_PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
 
+def pinned_versions(pyproject: Path = TEMPLATE_PYPROJECT) -> dict[str, str]:
+    """Every `"name==version"` pin (without a marker) in the template's pyproject.toml."""
+    text = pyproject.read_text(encoding="utf-8")
+    return dict(re.findall(r'"([A-Za-z0-9._-]+)==([^";\s]+)"', text))
+
+
 def template_tools(
     pyproject: Path = TEMPLATE_PYPROJECT,
 ) -> dict[str, str]:
     """Versions of RENDER_TOOLS, read from their `==` pins in the template's pyproject.toml."""
-    text = pyproject.read_text(encoding="utf-8")
-    pins = dict(re.findall(r'"([A-Za-z0-9._-]+)==([^";\s]+)"', text))
+    pins = pinned_versions(pyproject)
     missing = [name for name in RENDER_TOOLS if name not in pins]
     if missing:
         raise ValueError(f"{pyproject} pins no version of {', '.join(missing)}")
     return {name: pins[name] for name in RENDER_TOOLS}
 
 
+def uv_version(pyproject: Path = TEMPLATE_PYPROJECT) -> str:
+    """Return the uv version the template pins (`uv==`): the tag of the Dockerfile's uv image."""
+    pins = pinned_versions(pyproject)
+    if "uv" not in pins:
+        raise ValueError(f"{pyproject} pins no version of uv")
+    return pins["uv"]
+
+
 class ProjectContext(Extension):
-    """Expose git identity, reserved names and tool pins as globals; add `toml_str`."""
+    """Expose git identity, reserved names and tool pins as globals; add the quoting filters."""
 
     def __init__(self, environment: Environment) -> None:
         """Register the globals once per Jinja environment."""
@@ -97,5 +136,7 @@ class ProjectContext(Extension):
             reserved_package_names=reserved_package_names(),
             reserved_project_names=reserved_project_names(),
             template_tools=template_tools(),
+            uv_version=uv_version(),
         )
         environment.filters["toml_str"] = toml_str
+        environment.filters["dockerfile_str"] = dockerfile_str

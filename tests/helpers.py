@@ -38,11 +38,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
     },
     "service-no-docker": {
         "use_docker": False,
+        "services": ["postgres", "redis"],  # no Celery
         "license": "Apache-2.0",
         "python_version": "3.13",
     },
     "everything-off": {
         "use_docker": False,
+        "services": [],  # SQLite, no cache, no worker
         "auto_sync": False,
         "use_github_actions": False,
         "use_dependabot": False,
@@ -113,9 +115,13 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def run(
-    command: list[str], cwd: Path, env: Mapping[str, str] | None = None, check: bool = True
+    command: list[str],
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+    input: str | None = None,  # as subprocess.run names it
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command, capture its output, and show it when `check` fails."""
+    """Run a command (stdin: `input`, else nothing), capture its output, show it on failure."""
     result = subprocess.run(
         command,
         cwd=cwd,
@@ -123,7 +129,8 @@ def run(
         capture_output=True,
         text=True,
         check=False,
-        stdin=subprocess.DEVNULL,
+        input=input,
+        stdin=subprocess.DEVNULL if input is None else None,
     )
     if check and result.returncode != 0:
         pytest.fail(

@@ -72,3 +72,30 @@ def test_template_tools_refuses_a_missing_pin(tmp_path: Path) -> None:
         ValueError, match="pins no version of copier-template-extensions, jinja2-time"
     ):
         context.template_tools(pyproject)
+
+
+def test_uv_version_is_the_template_pin() -> None:
+    """The Dockerfile's uv image: the uv that the template's own dev environment pins."""
+    pyproject = tomllib.loads(context.TEMPLATE_PYPROJECT.read_text(encoding="utf-8"))
+    assert f"uv=={context.uv_version()}" in pyproject["dependency-groups"]["dev"]
+
+
+def test_uv_version_refuses_a_missing_pin(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('dev = ["uv>=0.5"]\n')
+    with pytest.raises(ValueError, match="pins no version of uv"):
+        context.uv_version(pyproject)
+
+
+@pytest.mark.parametrize(
+    ("value", "quoted"),
+    [
+        ("plain text", '"plain text"'),
+        ('say "hi" to $HOME', '"say \\"hi\\" to \\$HOME"'),
+        # A backslash goes between quoted parts: hadolint misreads \\" inside quotes.
+        ("back\\slash\\", '"back"\\\\"slash"\\\\""'),
+        ("tab\tnew\nline", '"tab new line"'),
+    ],
+)
+def test_dockerfile_str_quotes_one_word(value: str, quoted: str) -> None:
+    assert context.dockerfile_str(value) == quoted

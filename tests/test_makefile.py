@@ -32,14 +32,27 @@ TESTED = {
     "test", "typecheck",
     # test_auto_sync.py
     "auto-sync", "check-sync", "remove-sync", "setup-sync", "sync-log",
+    # test_service.py
+    "beat", "db-shell", "flower", "migrate", "ready", "redis-cli", "run", "worker",
+    # this module, against a stand-in docker CLI and without one
+    "docker-build", "docker-compose-config", "docker-compose-down", "docker-compose-logs",
+    "docker-compose-ps", "docker-compose-up", "docker-push", "docker-run",
     # this module
     "audit", "build", "bump-major", "bump-minor", "bump-patch", "clean-all", "coverage",
     "coverage-html", "doctor", "env", "help", "lint-fix", "pre-commit-install", "shell", "sync",
     "template-update", "test-fast", "upgrade", "version",
 }  # fmt: skip
 SYNC = {"auto-sync", "check-sync", "remove-sync", "setup-sync", "sync-log"}
-COMMON = TESTED - {"env", "pre-commit", "pre-commit-install"} - SYNC
-GROUPS = ["Setup", "Quality", "Test", "Build and release", "Run", "Sync", "Maintenance"]
+# A service's targets, by the `services` answer they need ("" for every service).
+SERVICE = {
+    "": {"env", "run", "migrate", "ready", "db-shell"},
+    "redis": {"redis-cli"},
+    "celery": {"worker", "beat", "flower"},
+}
+# A service's targets with `use_docker`.
+DOCKER = {target for target in TESTED if target.startswith("docker-")}
+COMMON = TESTED - {"pre-commit", "pre-commit-install"} - SYNC - set().union(*SERVICE.values())
+COMMON -= DOCKER
 HELP_LINE = re.compile(r"^  (?P<target>[a-z][a-z0-9-]*) +(?P<description>\S.*)$")
 KINDS = {"service": {}, "library": {"project_type": "library"}}
 
@@ -48,12 +61,27 @@ def expected_targets(answers: dict[str, Any]) -> set[str]:
     """The targets a variant's `make help` must list: exactly those that work in it."""
     targets = set(COMMON)
     if answers.get("project_type", "service") == "service":
-        targets.add("env")
+        for service in ["", *answers.get("services", ["postgres", "redis", "celery"])]:
+            targets |= SERVICE.get(service, set())
+        if answers.get("use_docker", True):
+            targets |= DOCKER
     if answers.get("use_pre_commit", True):
         targets |= {"pre-commit", "pre-commit-install"}
     if answers.get("auto_sync", True):
         targets |= SYNC
     return targets
+
+
+def expected_groups(answers: dict[str, Any]) -> list[str]:
+    """The headings of a variant's `make help`, in order."""
+    groups = ["Setup", "Quality", "Test", "Build and release", "Run"]
+    if answers.get("project_type", "service") == "service":
+        groups.append("Database and queue")
+        if answers.get("use_docker", True):
+            groups.append("Docker")
+    if answers.get("auto_sync", True):
+        groups.append("Sync")
+    return [*groups, "Maintenance"]
 
 
 def help_targets(project: Path) -> dict[str, str]:
@@ -112,14 +140,14 @@ def test_every_listed_target_is_tested(name: str, tmp_path: Path) -> None:
     assert targets == expected_targets(VARIANTS[name])
 
 
-def test_help_is_grouped_aligned_and_plain_without_a_terminal(project: Path) -> None:
+def test_help_is_grouped_aligned_and_plain_without_a_terminal(kind: str, project: Path) -> None:
     out = run(["make"], project).stdout
     assert out == run(["make", "help"], project).stdout
     assert "\033[" not in out
     headings = [line for line in out.splitlines() if line and not line.startswith(" ")]
-    assert headings == GROUPS
+    assert headings == expected_groups(KINDS[kind])
     columns = {m.start("description") for m in map(HELP_LINE.match, out.splitlines()) if m}
-    assert columns == {23}
+    assert columns == {24}
 
 
 def test_help_is_coloured_on_a_terminal(project: Path) -> None:
@@ -188,7 +216,7 @@ def test_test_fast_skips_slow_tests_and_coverage(project: Path) -> None:
     slow.write_text("import pytest\n\n\n@pytest.mark.slow\ndef test_slow() -> None:\n    pass\n")
     try:
         fast = make(project, "test-fast")
-        assert re.search(r"\d+ passed, 1 deselected", fast)
+        assert re.search(r"\d+ passed, (\d+ skipped, )?1 deselected", fast)
         assert "coverage" not in fast.lower()
         full = make(project, "test")
         assert "1 deselected" not in full
@@ -407,3 +435,140 @@ def test_template_update_pulls_a_new_template_release(template: Path, tmp_path: 
     assert "_commit: v2" in (project / ".copier-answers.yml").read_text()
     assert "[*.sh]" in (project / ".editorconfig").read_text()
     make(project, "check")
+
+
+# A stand-in docker CLI: logs each call (with the IMAGE and TAG that compose would read) and
+# succeeds; with NO_COMPOSE set it answers like a docker without the Compose plugin.
+STAND_IN_DOCKER = """#!/usr/bin/env bash
+if [ "$1" = compose ]; then
+  if [ -n "${NO_COMPOSE:-}" ]; then
+    echo "docker: 'compose' is not a docker command." >&2
+    exit 1
+  fi
+  printf 'IMAGE=%s TAG=%s ' "${IMAGE:-}" "${TAG:-}" >> "$DOCKER_LOG"
+fi
+echo "docker $*" >> "$DOCKER_LOG"
+"""
+MAKE_ERROR = re.compile(r"^make(\[\d+\])?: \*\*\* ")
+
+
+@pytest.fixture(scope="module")
+def docker_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The defaults rendered without setup: the Docker targets need no .venv."""
+    return render(tmp_path_factory.mktemp("make-docker") / "project")
+
+
+def own_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
+    """What a failed target printed, without make's own `*** ... Error N` line."""
+    lines = (result.stdout + result.stderr).splitlines()
+    return [line for line in lines if not MAKE_ERROR.match(line)]
+
+
+@pytest.mark.parametrize("target", sorted(DOCKER))
+def test_docker_targets_without_docker_fail_with_one_clear_line(
+    target: str, docker_project: Path, tmp_path: Path
+) -> None:
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    for name in ("bash", "awk"):
+        (tools / name).symlink_to(run(["which", name], docker_project).stdout.strip())
+    make_path = run(["which", "make"], docker_project).stdout.strip()
+    no_docker_on_path = {"PATH": str(tools), "HOME": str(tmp_path), "REGISTRY": "r.example.com"}
+    results = [
+        run([make_path, target], docker_project, env=no_docker_on_path, check=False),
+        run(["make", target, "DOCKER=/nonexistent"], docker_project, check=False),
+    ]
+    for result in results:
+        assert result.returncode != 0
+        lines = own_lines(result)
+        assert len(lines) == 1, lines
+        assert lines[0].startswith(f"{target}: ")
+        assert "docker" in lines[0].lower()
+        assert "install" in lines[0]
+        assert "https://docs.docker.com/" in lines[0]
+    assert not (docker_project / ".env").exists()
+
+
+def test_docker_targets_run_the_docker_cli(docker_project: Path, tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(STAND_IN_DOCKER)
+    (bin_dir / "docker").chmod(0o755)
+    log = tmp_path / "docker.log"
+    env = clean_env(DOCKER_LOG=str(log))
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+
+    def calls(*args: str) -> list[str]:
+        log.write_text("")
+        run(["make", *args], docker_project, env=env)
+        return [line.rstrip() for line in log.read_text().splitlines()]
+
+    assert "docker build" in make(docker_project, "-n", "docker-build")
+    assert calls("docker-build") == [
+        "docker build --build-arg VERSION=0.1.0 --tag acme-billing:latest ."
+    ]
+    assert calls("docker-build", "IMAGE=registry.example.com/acme/billing", "TAG=1.2.3") == [
+        "docker build --build-arg VERSION=0.1.0 --tag registry.example.com/acme/billing:1.2.3 ."
+    ]
+    volume = "--volume acme-billing-var:/app/var"
+    assert calls("docker-run") == [
+        f"docker run --rm --env HOST=0.0.0.0 --env PORT=8000 {volume} acme-billing:latest "
+        "python -m acme_billing migrate",
+        f"docker run --rm --env HOST=0.0.0.0 --env PORT=8000 {volume} --init "
+        "--publish 127.0.0.1:8000:8000 acme-billing:latest",
+    ]
+    push = calls("docker-push", "REGISTRY=registry.example.com/team/", "TAG=0.1.0")
+    assert push == [
+        "docker tag acme-billing:0.1.0 registry.example.com/team/acme-billing:0.1.0",
+        "docker push registry.example.com/team/acme-billing:0.1.0",
+    ]
+    compose = "IMAGE=acme-billing TAG=latest docker compose"
+    env_file = docker_project / ".env"
+    try:
+        assert calls("docker-compose-up") == [
+            "IMAGE= TAG= docker compose version",
+            f"{compose} up --build --detach --wait",
+        ]
+        assert env_file.read_text() == (docker_project / ".env.example").read_text()
+        serve = calls("docker-run", "PORT=8080")[1]
+        assert "--env-file .env --env HOST=0.0.0.0" in serve
+        assert "--publish 127.0.0.1:8080:8000" in serve
+        assert calls("docker-compose-down", "COMPOSE_ARGS=--volumes")[1:] == [
+            f"{compose} down --remove-orphans --volumes"
+        ]
+        assert calls("docker-compose-logs", "COMPOSE_ARGS=worker")[1:] == [
+            f"{compose} logs --follow --tail 100 worker"
+        ]
+        assert calls("docker-compose-ps")[1:] == [f"{compose} ps --all"]
+        assert calls("docker-compose-config", "TAG=0.2.0")[1:] == [
+            "IMAGE=acme-billing TAG=0.2.0 docker compose config"
+        ]
+    finally:
+        env_file.unlink(missing_ok=True)
+
+
+def test_docker_push_needs_a_registry_and_compose_its_plugin(
+    docker_project: Path, tmp_path: Path
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(STAND_IN_DOCKER)
+    (bin_dir / "docker").chmod(0o755)
+    log = tmp_path / "docker.log"
+    env = clean_env(DOCKER_LOG=str(log), NO_COMPOSE="1")
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+    result = run(["make", "docker-push"], docker_project, env=env, check=False)
+    assert result.returncode != 0
+    assert own_lines(result) == [
+        "docker-push: set REGISTRY, e.g. make docker-push REGISTRY=registry.example.com/team "
+        "TAG=0.1.0"
+    ]
+    for target in sorted(t for t in DOCKER if t.startswith("docker-compose-")):
+        result = run(["make", target], docker_project, env=env, check=False)
+        assert result.returncode != 0
+        assert own_lines(result) == [
+            f"{target}: 'docker compose' does not work: install the Docker Compose plugin "
+            "(https://docs.docker.com/compose/install/) or set COMPOSE"
+        ]
+    assert not log.exists()
+    assert not (docker_project / ".env").exists()

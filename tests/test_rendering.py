@@ -36,7 +36,24 @@ ALWAYS = {
     "tests/test_log.py",
     "tests/test_package.py",
 }
-SERVICE_ONLY = {".env.example", "src/acme_billing/config.py", "tests/test_config.py"}
+SERVICE_ONLY = {
+    ".env.example",
+    *(f"src/acme_billing/{name}.py" for name in ("__main__", "app", "db", "healthcheck", "models")),
+    "src/acme_billing/settings.py",
+    "src/acme_billing/migrations/__init__.py",
+    "src/acme_billing/migrations/env.py",
+    "src/acme_billing/migrations/versions/v0001_create_notes.py",
+    *(f"tests/{name}.py" for name in ("conftest", "test_app", "test_db", "test_healthcheck")),
+    "tests/test_main.py",
+    "tests/test_settings.py",
+}
+# Files of the backing services a service may choose (`services`).
+BACKING = {
+    "redis": {"src/acme_billing/cache.py", "tests/test_cache.py"},
+    "celery": {"src/acme_billing/worker.py", "tests/test_worker.py"},
+}
+# The container files of a service with `use_docker` (tests/test_docker.py checks their content).
+DOCKER = {"Dockerfile", ".dockerignore", "compose.yaml"}
 
 
 def project_files(project: Path) -> list[Path]:
@@ -54,6 +71,14 @@ def expected_files(answers: dict[str, object]) -> set[str]:
     files = set(ALWAYS)
     if merged["project_type"] == "service":
         files |= SERVICE_ONLY
+        services = merged.get("services", ["postgres", "redis", "celery"])
+        assert isinstance(services, list)
+        for service in services:
+            files |= BACKING.get(service, set())
+        if services:
+            files.add("tests/test_integration.py")
+        if merged.get("use_docker", True):
+            files |= DOCKER
     if merged.get("use_pre_commit", True):
         files.add(".pre-commit-config.yaml")
     if merged.get("use_github_actions", True):

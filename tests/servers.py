@@ -1,0 +1,313 @@
+"""Throwaway PostgreSQL and Redis servers on free loopback ports, for tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import stat
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+
+# The Debian package that provides each command, for the skip message.
+APT_PACKAGES = {
+    "buildah": "buildah",
+    "debootstrap": "debootstrap",
+    "initdb": "postgresql",
+    "pg_ctl": "postgresql",
+    "postgres": "postgresql",
+    "psql": "postgresql-client",
+    "pg_isready": "postgresql-client",
+    "redis-server": "redis-server",
+    "redis-cli": "redis-tools",
+}
+
+# Debian's postgresql package keeps the server commands off PATH, in a versioned directory.
+PG_LIB = Path("/usr/lib/postgresql")
+PG_SERVER_COMMANDS = ("initdb", "pg_ctl", "postgres")
+
+START_TIMEOUT = 30.0
+
+
+def find_tool(tool: str) -> str | None:
+    """The path of `tool`: on PATH, or for PostgreSQL's server commands in Debian's directory."""
+    found = shutil.which(tool)
+    if found is None and tool in PG_SERVER_COMMANDS and PG_LIB.is_dir():
+        versions = sorted(
+            (d for d in PG_LIB.iterdir() if d.name.isdigit()), key=lambda d: int(d.name)
+        )
+        for version in reversed(versions):
+            if (version / "bin" / tool).is_file():
+                return str(version / "bin" / tool)
+    return found
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip the test for `reason`, or fail it when CI is set: CI must not skip silently."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI is set, so this fails instead of skipping")
+    pytest.skip(reason)
+
+
+def require(tool: str, package: str | None = None) -> str:
+    """The path of `tool`; skip the test when it is missing (fail under CI)."""
+    found = find_tool(tool)
+    if found is None:
+        package = package or APT_PACKAGES.get(tool, tool)
+        unavailable(f"{tool} is not installed (apt install {package})")
+    return found
+
+
+def free_port() -> int:
+    """A TCP port that is free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something accepts TCP connections on `host:port`."""
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
+        return True
+    return False
+
+
+def _tail(path: Path, limit: int = 4000) -> str:
+    """The end of a log file, or a note that there is none."""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")[-limit:]
+    except OSError:
+        return f"({path} does not exist)"
+
+
+@dataclass(frozen=True)
+class Postgres:
+    """A running PostgreSQL server and the database its password user owns."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    db: str
+    data_dir: Path
+    log: Path
+
+    @property
+    def url(self) -> str:
+        """postgresql://user:password@127.0.0.1:port/db."""
+        return f"postgresql://{self.user}:{self.password}@{self.host}:{self.port}/{self.db}"
+
+
+def _server_user() -> pwd.struct_passwd | None:
+    """The unprivileged account that runs the server when we are root (None when we are not)."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        with contextlib.suppress(KeyError):
+            return pwd.getpwnam(name)
+    pytest.fail("running as root and neither a postgres nor a nobody user exists to run PostgreSQL")
+
+
+def _hand_over(path: Path, account: pwd.struct_passwd | None) -> None:
+    """Give `path` to `account`, and let it traverse every directory above `path`."""
+    if account is None:
+        return
+    os.chown(path, account.pw_uid, account.pw_gid)
+    for parent in path.resolve().parents:
+        mode = parent.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            parent.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)  # search only, not listing
+
+
+def _as(account: pwd.struct_passwd | None, command: list[str]) -> list[str]:
+    """`command`, run as `account` when there is one."""
+    if account is None:
+        return command
+    return ["runuser", "-u", account.pw_name, "--", *command]
+
+
+def _run(command: list[str], what: str, log: Path | None = None) -> None:
+    """Run a setup command; fail the test with its output (and the server log) if it fails."""
+    try:
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            timeout=START_TIMEOUT * 2,
+        )
+    except subprocess.TimeoutExpired as error:
+        output = b"".join(o for o in (error.stdout, error.stderr) if isinstance(o, bytes))
+        pytest.fail(f"{what}: timed out: {' '.join(command)}\n{output.decode(errors='replace')}")
+    if result.returncode != 0:
+        server_log = f"\n--- server log\n{_tail(log)}" if log is not None else ""
+        pytest.fail(
+            f"{what}: {' '.join(command)} exited {result.returncode}\n"
+            f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}{server_log}"
+        )
+
+
+@contextlib.contextmanager
+def postgres_server(base: Path, *, user: str = "app", db: str = "app") -> Iterator[Postgres]:
+    """Start a throwaway PostgreSQL cluster in `base` on a free loopback port; always stop it.
+
+    The yielded user owns `db` and logs in with a password over TCP (scram-sha-256).
+    As root the server runs as the postgres (or nobody) account, which is given `base`.
+    """
+    initdb, pg_ctl = require("initdb"), require("pg_ctl")
+    psql = require("psql", "postgresql-client")
+    account = _server_user()
+    base.mkdir(parents=True, exist_ok=True)
+    data, log = base / "pgdata", base / "postgres.log"
+    sockets = base / "pgsocket"
+    # A Unix socket path must fit in 107 bytes: fall back to a short directory.
+    short_sockets = len(str(sockets.resolve() / ".s.PGSQL.65535")) > 100
+    if short_sockets:
+        sockets = Path(tempfile.mkdtemp(prefix="pg-"))
+    for directory in (data, sockets):
+        directory.mkdir(mode=0o700, exist_ok=True)
+        _hand_over(directory, account)
+    log.touch()
+    _hand_over(log, account)
+    password = secrets.token_hex(16)
+    port = free_port()
+    try:
+        _run(
+            _as(account, [
+                initdb, "--pgdata", str(data), "--username", "postgres", "--encoding", "UTF8",
+                "--locale", "C", "--auth-local", "trust", "--auth-host", "scram-sha-256",
+                "--no-sync", "--no-instructions",
+            ]),
+            "initdb",
+        )  # fmt: skip
+        settings = {
+            "port": str(port),
+            "listen_addresses": "'127.0.0.1'",
+            "unix_socket_directories": f"'{sockets}'",
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+            "max_wal_senders": "0",
+            "wal_level": "minimal",
+            "shared_buffers": "32MB",
+            "logging_collector": "off",
+        }
+        with (data / "postgresql.conf").open("a", encoding="utf-8") as conf:
+            conf.write("".join(f"{key} = {value}\n" for key, value in settings.items()))
+        _run(
+            _as(account, [
+                pg_ctl, "start", "--pgdata", str(data), "--log", str(log), "--wait",
+                "--timeout", str(int(START_TIMEOUT)),
+            ]),
+            "pg_ctl start",
+            log,
+        )  # fmt: skip
+        _wait_for_postgres(sockets, port, log)
+        _run(
+            [psql, "--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=1", "--host", str(sockets),
+             "--port", str(port), "--username", "postgres", "--dbname", "postgres",
+             "--command", f"CREATE ROLE \"{user}\" LOGIN PASSWORD '{password}'",
+             "--command", f'CREATE DATABASE "{db}" OWNER "{user}"'],
+            "creating the test role and database",
+            log,
+        )  # fmt: skip
+        yield Postgres("127.0.0.1", port, user, password, db, data, log)
+    finally:
+        _stop_postgres(account, pg_ctl, data)
+        if short_sockets:
+            shutil.rmtree(sockets, ignore_errors=True)
+
+
+def _wait_for_postgres(sockets: Path, port: int, log: Path) -> None:
+    """Wait until the server accepts connections on its TCP port, or fail with its log."""
+    isready = shutil.which("pg_isready")
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if isready is not None:
+            command = [isready, "--quiet", "--host", "127.0.0.1", "--port", str(port)]
+            if subprocess.run(command, check=False, timeout=10).returncode == 0:
+                return
+        elif port_open(port):
+            return
+        time.sleep(0.1)
+    pytest.fail(
+        f"PostgreSQL did not accept connections on 127.0.0.1:{port} within {START_TIMEOUT:.0f} s "
+        f"(sockets in {sockets})\n--- server log\n{_tail(log)}"
+    )
+
+
+def _stop_postgres(account: pwd.struct_passwd | None, pg_ctl: str, data: Path) -> None:
+    """Stop the server right away; kill its postmaster if pg_ctl cannot."""
+    pid_file = data / "postmaster.pid"
+    if not pid_file.exists():
+        return
+    command = _as(account, [pg_ctl, "stop", "--pgdata", str(data), "--mode", "immediate", "--wait"])
+    with contextlib.suppress(subprocess.SubprocessError):
+        stopped = subprocess.run(command, capture_output=True, check=False, timeout=30)
+        if stopped.returncode == 0:
+            return
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        os.kill(int(pid_file.read_text(encoding="utf-8").split()[0]), 9)
+
+
+@contextlib.contextmanager
+def redis_server(base: Path) -> Iterator[str]:
+    """Start a throwaway redis-server (no persistence) on a free loopback port; always stop it.
+
+    Yields redis://127.0.0.1:PORT/0.
+    """
+    redis = require("redis-server")
+    base.mkdir(parents=True, exist_ok=True)
+    log = base / "redis.log"
+    port = free_port()
+    command = [
+        redis, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+        "--daemonize", "no", "--dir", str(base), "--logfile", "",
+    ]  # fmt: skip
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _redis_pong(port):
+            if process.poll() is not None:
+                pytest.fail(
+                    f"redis-server exited {process.returncode} before answering PING on port "
+                    f"{port}\n--- log\n{_tail(log)}"
+                )
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"redis-server did not answer PING on 127.0.0.1:{port} within "
+                    f"{START_TIMEOUT:.0f} s\n--- log\n{_tail(log)}"
+                )
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _redis_pong(port: int) -> bool:
+    """True when Redis on `port` answers PING."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False

@@ -1,0 +1,319 @@
+"""A service's container files (`use_docker`): Dockerfile, .dockerignore and compose.yaml.
+
+No Docker engine runs here, so the real validators check them: hadolint, with no rule ignored,
+on the Dockerfile; check-jsonschema with the Compose Specification's schema on compose.yaml.
+And they follow the answers: only the chosen backing services, every dependency gated on health
+(or on migrate's success), ports on loopback only, nothing from .env baked into the image.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from helpers import VARIANTS, load_extension, render, run
+
+BIN = Path(sys.executable).parent
+DOCKER_FILES = ("Dockerfile", ".dockerignore", "compose.yaml")
+
+# `services` answers (with other answers that change the files), each rendered once.
+STACKS: dict[str, dict[str, Any]] = {
+    "all": {},
+    "none": {"services": [], "python_version": "3.13", "license": "Proprietary"},
+    "postgres": {"services": ["postgres"]},
+    "redis": {"services": ["redis"], "python_version": "3.11"},
+    "redis-celery": {"services": ["redis", "celery"], "license": "Apache-2.0"},
+}
+CELERY = {"worker", "beat", "flower"}
+IMAGE_SERVICES = {"app", "migrate", *CELERY}  # the services that run the project's image
+# What the app reads from its environment (or .env): never baked into the image.
+SETTINGS = {
+    "ENVIRONMENT", "LOG_LEVEL", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL",
+    "CELERY_RESULT_BACKEND", "FLOWER_BASIC_AUTH", "POSTGRES_USER", "POSTGRES_PASSWORD",
+    "POSTGRES_DB",
+}  # fmt: skip
+# key=word in a LABEL; a word is quoted parts, escaped characters and plain ones.
+LABEL_PAIR = re.compile(r'([\w.-]+)=((?:"(?:[^"\\]|\\.)*"|\\.|[^\s"\\])+)')
+IMAGE_ENV = {
+    "UV_COMPILE_BYTECODE", "UV_LINK_MODE", "UV_PYTHON_DOWNLOADS", "UV_PROJECT_ENVIRONMENT",
+    "PATH", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "HOST", "PORT", "LOG_JSON",
+}  # fmt: skip
+
+
+def require(path: Path) -> str:
+    """A validator from .venv; skip outside CI when it is missing, fail in CI."""
+    if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path.name} is missing in CI: `make test` installs it")
+        pytest.skip(f"{path.name} is not installed (`make dev` installs it)")
+    return str(path)
+
+
+def chosen(answers: dict[str, Any]) -> list[str]:
+    """The `services` answer, with copier.yml's default."""
+    return list(answers.get("services", ["postgres", "redis", "celery"]))
+
+
+@pytest.fixture(scope="module", params=sorted(STACKS))
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Name of a STACKS entry."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def project(stack: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The stack rendered without setup."""
+    return render(tmp_path_factory.mktemp(f"docker-{stack}") / "p", STACKS[stack])
+
+
+def compose(project: Path) -> dict[str, Any]:
+    """compose.yaml, parsed (YAML merge keys resolved)."""
+    data: dict[str, Any] = yaml.safe_load((project / "compose.yaml").read_text(encoding="utf-8"))
+    return data
+
+
+def instructions(project: Path) -> list[tuple[str, str]]:
+    """The Dockerfile's instructions as (KEYWORD, arguments), continuation lines joined."""
+    text = (project / "Dockerfile").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    joined = re.sub(r"\\\n\s*", " ", "\n".join(lines))
+    result = []
+    for line in joined.splitlines():
+        if line.strip():
+            keyword, _, arguments = line.strip().partition(" ")
+            result.append((keyword.upper(), arguments.strip()))
+    return result
+
+
+def unquote(word: str) -> str:
+    """One Dockerfile word as Docker reads it: quotes removed, backslash escapes applied."""
+    out, quote, chars = [], "", iter(word)
+    for char in chars:
+        if quote == '"' and char == "\\":
+            following = next(chars, "")
+            out.append(following if following in '"$\\' else char + following)
+        elif quote and char == quote:
+            quote = ""
+        elif not quote and char in "\"'":
+            quote = char
+        elif not quote and char == "\\":
+            out.append(next(chars, ""))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def labels(project: Path) -> dict[str, str]:
+    """The LABEL key=value pairs of the Dockerfile, as Docker reads them."""
+    found = {}
+    for keyword, arguments in instructions(project):
+        if keyword == "LABEL":
+            for key, word in LABEL_PAIR.findall(arguments):
+                found[key] = unquote(word)
+    return found
+
+
+def test_hadolint_passes_without_ignores(project: Path) -> None:
+    hadolint = require(BIN / "hadolint")
+    text = (project / "Dockerfile").read_text(encoding="utf-8")
+    assert "hadolint" not in text
+    assert not list(project.glob(".hadolint.y*ml"))
+    run([hadolint, "--no-color", "--failure-threshold", "style", "Dockerfile"], project)
+
+
+def test_compose_matches_the_compose_specification(project: Path) -> None:
+    check = require(BIN / "check-jsonschema")
+    run([check, "--builtin-schema", "vendor.compose-spec", "compose.yaml"], project)
+
+
+def test_only_the_chosen_services_are_rendered(stack: str, project: Path) -> None:
+    services = chosen(STACKS[stack])
+    data = compose(project)
+    expected = {"app", "migrate"} | ({"postgres", "redis"} & set(services))
+    if "celery" in services:
+        expected |= CELERY
+    assert set(data["services"]) == expected
+    volumes = {"app-data"} | {f"{name}-data" for name in {"postgres", "redis"} & set(services)}
+    assert set(data["volumes"]) == volumes
+    environment = data["services"]["app"]["environment"]
+    assert ("DATABASE_URL" in environment) == ("postgres" in services)
+    assert ("REDIS_URL" in environment) == ("redis" in services)
+    assert ("CELERY_BROKER_URL" in environment) == ("celery" in services)
+    text = (project / "compose.yaml").read_text(encoding="utf-8")
+    for absent in {"postgres", "redis", "celery"} - set(services):
+        assert absent not in text.lower(), absent
+
+
+def test_every_dependency_waits_for_health_or_success(project: Path) -> None:
+    services = compose(project)["services"]
+    for name, service in services.items():
+        for dependency, spec in service.get("depends_on", {}).items():
+            assert isinstance(spec, dict), (name, dependency)
+            if dependency == "migrate":
+                assert spec == {"condition": "service_completed_successfully"}, name
+                continue
+            assert spec == {"condition": "service_healthy"}, (name, dependency)
+            check = services[dependency]["healthcheck"]
+            assert not check.get("disable"), dependency
+            assert check["test"][0] in {"CMD", "CMD-SHELL"}, dependency
+    app = services["app"]
+    assert app["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+    assert services["migrate"]["restart"] == "no"
+
+
+def test_ports_are_published_on_loopback_only(project: Path) -> None:
+    for name, service in compose(project)["services"].items():
+        for port in service.get("ports", []):
+            assert isinstance(port, str), name
+            assert port.startswith("127.0.0.1:"), (name, port)
+    app = compose(project)["services"]["app"]
+    assert app["ports"] == ["127.0.0.1:${PORT:-8000}:8000"]
+
+
+def test_commands_are_exec_lists_that_run_outside_a_container(project: Path) -> None:
+    services = compose(project)["services"]
+    commands = {name: services[name]["command"] for name in IMAGE_SERVICES & set(services)}
+    assert commands["app"] == ["python", "-m", "acme_billing", "serve"]
+    assert commands["migrate"] == ["python", "-m", "acme_billing", "migrate"]
+    for name, command in commands.items():
+        assert isinstance(command, list), name
+        assert all(isinstance(part, str) and "$" not in part for part in command), name
+    if "worker" in commands:
+        app = ["celery", "--app", "acme_billing.worker"]
+        assert commands["worker"] == [*app, "worker", "--loglevel", "INFO"]
+        beat = commands["beat"]
+        assert beat[:6] == [*app, "beat", "--loglevel", "INFO"]
+        assert beat[6] == "--schedule"
+        assert not Path(beat[7]).is_absolute()  # var/… in the container's /app, or the cwd
+        assert commands["flower"] == [*app, "flower", "--port=5555"]  # tornado's form
+
+
+def test_environment_points_at_the_compose_services(stack: str, project: Path) -> None:
+    services = compose(project)["services"]
+    selected = chosen(STACKS[stack])
+    for name in IMAGE_SERVICES & set(services):
+        service = services[name]
+        assert service["image"] == "${IMAGE:-acme-billing}:${TAG:-latest}", name
+        assert service["env_file"] == [{"path": ".env", "required": False}], name
+        environment = service["environment"]
+        assert environment["HOST"] == "0.0.0.0", name  # noqa: S104 # in the container
+        assert environment["PORT"] == "8000", name
+        if "postgres" in selected:
+            url = environment["DATABASE_URL"]
+            assert url.startswith("postgresql://${POSTGRES_USER:-postgres}:"), name
+            assert "${POSTGRES_PASSWORD:-postgres}@postgres:5432/" in url, name
+        if "redis" in selected:
+            assert environment["REDIS_URL"].startswith("redis://redis:6379/"), name
+        if "celery" in selected:
+            assert environment["CELERY_BROKER_URL"].startswith("redis://redis:6379/"), name
+            assert environment["CELERY_RESULT_BACKEND"].startswith("redis://redis:6379/"), name
+        assert service.get("build") == ("." if name == "app" else None), name
+        if name != "app":
+            assert service["pull_policy"] == "never", name
+    if "flower" in services:
+        auth = services["flower"]["environment"]["FLOWER_BASIC_AUTH"]
+        assert auth.startswith("${FLOWER_BASIC_AUTH:?")
+        check = " ".join(services["flower"]["healthcheck"]["test"])
+        assert "http://127.0.0.1:5555/healthcheck" in check
+        assert "celery@$$HOSTNAME" in " ".join(services["worker"]["healthcheck"]["test"])
+    if "postgres" in services:
+        postgres = services["postgres"]
+        assert postgres["image"] == "postgres:17-alpine"
+        assert "env_file" not in postgres  # only the POSTGRES_* values, not the app's secrets
+        password = postgres["environment"]["POSTGRES_PASSWORD"]
+        assert password == "${POSTGRES_PASSWORD:-postgres}"  # noqa: S105 # local development
+        assert postgres["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
+    if "redis" in services:
+        assert services["redis"]["image"] == "redis:8-alpine"
+        assert services["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+
+
+def test_compose_file_renders_cleanly(project: Path) -> None:
+    text = (project / "compose.yaml").read_text(encoding="utf-8")
+    assert text.endswith("\n")
+    assert not text.endswith("\n\n")
+    assert "\n\n\n" not in text
+    assert not re.search(r"\{\{|\{%|%\}|\{#", text)
+    assert not re.search(r":\n\n", text), "blank line after a key"
+    assert all(line == line.rstrip() for line in text.splitlines())
+
+
+def test_dockerfile_builds_in_two_stages_and_runs_unprivileged(stack: str, project: Path) -> None:
+    python = STACKS[stack].get("python_version", "3.12")
+    steps = instructions(project)
+    froms = [arguments for keyword, arguments in steps if keyword == "FROM"]
+    assert froms == [f"python:{python}-slim AS builder", f"python:{python}-slim"]
+    uv_image = f"ghcr.io/astral-sh/uv:{load_extension().uv_version()}"
+    assert ("COPY", f"--from={uv_image} /uv /uvx /bin/") in steps
+    runs = [arguments for keyword, arguments in steps if keyword == "RUN"]
+    # Dependencies from the lock file alone, before the source arrives: a cached layer.
+    assert "uv sync --locked --no-dev --no-install-project --no-editable" in runs[0]
+    assert "--mount=type=cache,target=/root/.cache/uv" in runs[0]
+    assert steps.index(("COPY", "src ./src")) > steps.index(("RUN", runs[0]))
+    assert runs[1].endswith("uv sync --locked --no-dev --no-editable")
+    final = steps[[keyword for keyword, _ in steps].index("FROM", 1) :]
+    assert [a for k, a in final if k == "COPY"] == ["--from=builder /app/.venv /app/.venv"]
+    assert "--uid 10001 --gid 10001" in " ".join(a for k, a in final if k == "RUN")
+    assert ("USER", "10001:10001") in final
+    assert ("WORKDIR", "/app") in final
+    assert ("EXPOSE", "8000") in final
+    assert final[-1] == ("CMD", '["python", "-m", "acme_billing", "serve"]')
+    assert json.loads(final[-1][1]) == ["python", "-m", "acme_billing", "serve"]
+    healthcheck = next(a for k, a in final if k == "HEALTHCHECK")
+    assert healthcheck.endswith('CMD ["python", "-m", "acme_billing.healthcheck"]')
+
+
+def test_no_setting_or_secret_is_baked_into_the_image(project: Path) -> None:
+    steps = instructions(project)
+    env_keys = set()
+    for keyword, arguments in steps:
+        if keyword == "ENV":
+            env_keys |= set(re.findall(r"(?:^|\s)([A-Z_][A-Z0-9_]*)=", arguments))
+    assert env_keys == IMAGE_ENV
+    assert not env_keys & SETTINGS
+    assert [a for k, a in steps if k == "ARG"] == ["VERSION=unknown"]
+    # What the build reads is exactly what .dockerignore lets into the context.
+    sources = {"pyproject.toml", "uv.lock"}
+    for keyword, arguments in steps:
+        if keyword == "COPY" and not arguments.startswith("--from"):
+            sources |= set(arguments.split()[:-1])
+    ignore = (project / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    patterns = [line for line in ignore if line and not line.startswith("#")]
+    assert patterns[0] == "*"
+    admitted = {p[1:] for p in patterns if p.startswith("!")}
+    assert {source.rstrip("/") for source in sources} == {a.rstrip("/") for a in admitted}
+    assert {"**/.env", "**/.env.*", "**/__pycache__"} <= set(patterns)
+    assert not any(".env" in source for source in sources)
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        'Says "hello" to $HOME and ${USER}: back\\slash, \\" and \'quotes\', tail\\',
+        "key: value # not a comment, [not, a, list], {{ not jinja }}, & *alias ~, naïve 🚀",
+    ],
+)
+def test_labels_carry_any_description(description: str, tmp_path: Path) -> None:
+    project = render(tmp_path / "p", {"description": description, "license": "Proprietary"})
+    run([require(BIN / "hadolint"), "--no-color", "Dockerfile"], project)
+    assert labels(project) == {
+        "org.opencontainers.image.title": "Acme Billing",
+        "org.opencontainers.image.description": description,
+        "org.opencontainers.image.source": "https://github.com/acme/acme-billing",
+        "org.opencontainers.image.licenses": "LicenseRef-Proprietary",
+        "org.opencontainers.image.version": "${VERSION}",
+    }
+
+
+def test_only_docker_services_have_container_files(variant: str, rendered: Path) -> None:
+    answers = {"project_type": "service", **VARIANTS[variant]}
+    wanted = answers["project_type"] == "service" and answers.get("use_docker", True)
+    for name in DOCKER_FILES:
+        assert (rendered / name).exists() == wanted, name

@@ -1,0 +1,80 @@
+"""The service's image, really built (buildah, against local stand-ins of its base images) and
+run: unprivileged, importable, healthy by its own HEALTHCHECK against its own CMD."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from helpers import ROOT, load_extension, render, run
+from images import (
+    build,
+    inspect_image,
+    remove_image,
+    require_buildah,
+    run_in,
+    running_in,
+    stand_in_python_image,
+    stand_in_uv_image,
+)
+from servers import free_port
+
+pytestmark = pytest.mark.slow
+
+# The stand-in of python:3.11-slim is Debian bookworm's Python (no Debian release has 3.12).
+PYTHON = "3.11"
+TAG = "localhost/acme-billing-test:latest"
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The full service variant's image, built from its Dockerfile; its Docker config."""
+    require_buildah()
+    stand_in_python_image(PYTHON)
+    stand_in_uv_image(load_extension().uv_version())
+    project = render(
+        tmp_path_factory.mktemp("image") / "project",
+        {"python_version": PYTHON, "python_min_version": PYTHON},
+    )
+    run([str(ROOT / ".venv" / "bin" / "uv"), "lock", "--quiet"], project)
+    build(project, TAG)
+    data = inspect_image(TAG)
+    assert data is not None
+    yield data["Docker"]["config"]
+    remove_image(TAG)
+
+
+def test_the_user_is_not_root(image: dict[str, Any]) -> None:
+    assert image["User"] == "10001:10001"
+    assert run_in(TAG, ["id", "-u"]).stdout.strip() == "10001"
+    # Only /app/var is writable; the code is not.
+    assert run_in(TAG, ["touch", "/app/var/probe"]).returncode == 0
+    assert run_in(TAG, ["touch", "/app/.venv/probe"], check=False).returncode != 0
+
+
+def test_the_app_imports_from_the_environment_alone(image: dict[str, Any]) -> None:
+    code = "import acme_billing.app, sys; print(acme_billing.app.__file__, sys.prefix)"
+    out = run_in(TAG, ["python", "-c", code]).stdout
+    assert out.startswith("/app/.venv/lib/")
+    assert out.split()[1] == "/app/.venv"
+    assert "pytest" not in run_in(TAG, ["python", "-m", "pip", "list"], check=False).stdout
+
+
+def test_nothing_secret_is_in_the_image(image: dict[str, Any]) -> None:
+    names = {entry.split("=", 1)[0] for entry in image["Env"]}
+    assert not names & {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "FLOWER_BASIC_AUTH"}
+    assert run_in(TAG, ["ls", "-A", "/app"]).stdout.split() == [".venv", "var"]
+    assert not run_in(TAG, ["find", "/app", "-name", ".env*"]).stdout
+
+
+def test_healthcheck_passes_against_the_images_own_command(image: dict[str, Any]) -> None:
+    health = image["Healthcheck"]["Test"]
+    assert health[0] == "CMD"
+    port = free_port()
+    env = {"PORT": str(port), "HOST": "127.0.0.1"}
+    assert run_in(TAG, health[1:], env=env, check=False).returncode == 1  # nothing listens yet
+    with running_in(TAG, image["Cmd"], port=port, env=env):
+        result = run_in(TAG, health[1:], env=env, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,145 @@
+"""The test infrastructure itself: throwaway servers and container images really work."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import images
+from servers import free_port, port_open, postgres_server, redis_server, require
+
+
+def test_free_port_can_be_bound() -> None:
+    port = free_port()
+    assert 1024 <= port <= 65535
+    assert not port_open(port)
+
+
+def test_require_skips_outside_ci_and_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match=r"no-such-tool is not installed \(apt install"):
+        require("no-such-tool")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI is set"):
+        require("no-such-tool")
+    assert require("sh")
+
+
+def psql(url: str, sql: str) -> subprocess.CompletedProcess[str]:
+    command = [require("psql"), "--no-psqlrc", "-tA", url, "-c", sql]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    return subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+
+
+def test_postgres_serves_its_password_user_and_stops(tmp_path: Path) -> None:
+    with postgres_server(tmp_path) as pg:
+        assert pg.url == f"postgresql://app:{pg.password}@127.0.0.1:{pg.port}/app"
+        result = psql(pg.url, "select current_user, current_database(), 1")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "app|app|1"
+        # The password is checked: TCP connections are not trusted.
+        wrong = psql(pg.url.replace(pg.password, "wrong"), "select 1")
+        assert wrong.returncode != 0
+        assert "password authentication failed" in wrong.stderr
+    assert not port_open(pg.port)
+    assert not (pg.data_dir / "postmaster.pid").exists()
+
+
+def test_postgres_stops_when_the_body_raises(tmp_path: Path) -> None:
+    ports: list[int] = []
+
+    def crash() -> None:
+        with postgres_server(tmp_path) as pg:
+            ports.append(pg.port)
+            assert port_open(pg.port)
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        crash()
+    assert ports
+    assert not port_open(ports[0])
+
+
+def test_redis_answers_ping_and_stops(tmp_path: Path) -> None:
+    with redis_server(tmp_path) as url:
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        assert url == f"redis://127.0.0.1:{port}/0"
+        result = subprocess.run(
+            [require("redis-cli"), "-u", url, "ping"], capture_output=True, text=True, check=False
+        )
+        assert result.stdout.strip() == "PONG", result.stderr
+    assert not port_open(port)
+    assert not list(tmp_path.glob("*.rdb"))  # no persistence
+
+
+def test_redis_stops_when_the_body_raises(tmp_path: Path) -> None:
+    urls: list[str] = []
+
+    def crash() -> None:
+        with redis_server(tmp_path) as url:
+            urls.append(url)
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        crash()
+    assert urls
+    assert not port_open(int(urls[0].rsplit(":", 1)[1].split("/")[0]))
+
+
+def test_no_stand_in_for_a_python_debian_does_not_ship() -> None:
+    with pytest.raises(ValueError, match=r"no Debian suite ships Python 3\.12"):
+        images.stand_in_python_image("3.12")
+
+
+TWO_STAGES = """\
+FROM python:3.11-slim AS builder
+COPY --from={uv_image} /uv /bin/uv
+RUN --mount=type=cache,target=/root/.cache/uv \\
+    UV_PYTHON_DOWNLOADS=never UV_LINK_MODE=copy uv venv /opt/venv \\
+    && uv pip install --python /opt/venv/bin/python iniconfig==2.0.0
+
+FROM python:3.11-slim
+COPY --from=builder /opt/venv /opt/venv
+USER 10001
+"""
+
+
+@pytest.mark.slow
+def test_two_stage_image_with_uv_builds_and_runs(tmp_path: Path) -> None:
+    images.require_buildah()
+    uv_version = subprocess.run(
+        [Path(sys.executable).parent / "uv", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[1]
+    assert images.stand_in_python_image("3.11") == "docker.io/library/python:3.11-slim"
+    uv_image = images.stand_in_uv_image(uv_version)
+    assert uv_image == f"ghcr.io/astral-sh/uv:{uv_version}"
+    (tmp_path / "Dockerfile").write_text(TWO_STAGES.format(uv_image=uv_image), encoding="utf-8")
+    tag = f"localhost/copier-template-tests-infra:{os.getpid()}"
+    try:
+        images.build(tmp_path, tag)
+        # The venv made in the builder runs in the final stage, as the image's USER; the
+        # package came from PyPI inside the build (the host's CA bundle is trusted there).
+        code = "import os, sys, iniconfig; print(os.getuid(), sys.prefix, sys.version_info[:2])"
+        result = images.run_in(tag, ["/opt/venv/bin/python", "-c", code])
+        assert result.stdout.strip() == "10001 /opt/venv (3, 11)"
+        # A server in the image answers on the host's loopback, and stops with the block.
+        port = free_port()
+        server = ["/opt/venv/bin/python", "-m", "http.server", "--bind", "127.0.0.1", str(port)]
+        with images.running_in(tag, server, port=port):
+            assert port_open(port)
+        assert not port_open(port)
+        config = images.inspect_image(tag)
+        assert config is not None
+        assert config["Docker"]["config"]["User"] == "10001"
+        base = images.image_size("docker.io/library/python:3.11-slim")
+        assert base < images.image_size(tag) < base + 20_000_000
+    finally:
+        images.remove_image(tag)
+    assert images.inspect_image(tag) is None

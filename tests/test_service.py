@@ -1,0 +1,286 @@
+"""The service variant for real: its make targets, its integration tests, and the compose stack
+run natively (the commands parsed from compose.yaml) against real PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from helpers import clean_env, commit_all, render, run
+from servers import Postgres, free_port, postgres_server, redis_server, require
+
+pytestmark = pytest.mark.slow
+
+PACKAGE = "acme_billing"
+STARTUP = 60.0
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The full service variant (PostgreSQL, Redis, Celery, Docker), set up and committed."""
+    path = render(tmp_path_factory.mktemp("service") / "project", {}, setup=True)
+    commit_all(path, "Initial commit")
+    return path
+
+
+@pytest.fixture(scope="module")
+def backing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Postgres, str]]:
+    """A throwaway PostgreSQL server and Redis server on free loopback ports."""
+    require("redis-server")
+    base = tmp_path_factory.mktemp("servers")
+    with postgres_server(base / "pg") as postgres, redis_server(base / "redis") as redis:
+        yield postgres, redis
+
+
+@pytest.fixture
+def live_env(backing: tuple[Postgres, str]) -> dict[str, str]:
+    """The variables that point the app at the real servers (a Redis database per role)."""
+    postgres, redis = backing
+    base = redis.rsplit("/", 1)[0]
+    return {
+        "DATABASE_URL": postgres.url,
+        "REDIS_URL": f"{base}/0",
+        "CELERY_BROKER_URL": f"{base}/1",
+        "CELERY_RESULT_BACKEND": f"{base}/2",
+        "FLOWER_BASIC_AUTH": "admin:s3cret-flower",
+        "LOG_LEVEL": "INFO",
+    }
+
+
+@contextlib.contextmanager
+def background(command: list[str], cwd: Path, env: Mapping[str, str], log: Path) -> Iterator[Path]:
+    """Run `command` in its own process group, output to `log`; stop the group on exit."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+    try:
+        yield log
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def wait_for(
+    what: str, probe: Callable[[], Any], logs: list[Path], timeout: float = STARTUP
+) -> Any:
+    """Poll `probe` until it returns a truthy value; fail with the logs when it never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError, ValueError):
+            if result := probe():
+                return result
+        time.sleep(0.3)
+    tails = "\n".join(f"--- {log}\n{log.read_text(errors='replace')[-3000:]}" for log in logs)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}\n{tails}")
+
+
+def http(url: str, data: object = None, auth: str | None = None) -> tuple[int, Any]:
+    """Status and body of a GET (or a POST of `data` as JSON)."""
+    request = urllib.request.Request(url)  # noqa: S310 # http://127.0.0.1 only
+    if data is not None:
+        request.data = json.dumps(data).encode()
+        request.add_header("Content-Type", "application/json")
+    if auth:
+        request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 # loopback only
+            return answer.status, parse(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, parse(error.read())
+
+
+def parse(body: bytes) -> Any:
+    """JSON when the body is JSON, else its text."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body.decode(errors="replace")
+
+
+def psql(postgres: Postgres, query: str, *values: object) -> str:
+    """One query's unaligned result, through psql; `:v1`, `:v2`… take `values`."""
+    bound = [f"--set=v{n}={value}" for n, value in enumerate(values, 1)]
+    command = ["psql", postgres.url, "-tA", *bound]
+    return run(command, Path.cwd(), input=query).stdout.strip()
+
+
+def compose_commands(project: Path) -> dict[str, list[str]]:
+    """The command of every compose service that runs the project's image."""
+    services = yaml.safe_load((project / "compose.yaml").read_text())["services"]
+    return {name: spec["command"] for name, spec in services.items() if "command" in spec}
+
+
+def natively(command: list[str], project: Path, **replace: str) -> list[str]:
+    """A compose command run from the project's .venv, with `--option=value`s set."""
+    program = str(project / ".venv" / "bin" / command[0])
+    args = list(command[1:])
+    for option, value in replace.items():
+        flag = "--" + option
+        args = [arg for arg in args if not arg.startswith(flag + "=")]
+        if flag in args:
+            del args[args.index(flag) : args.index(flag) + 2]
+        args.append(f"{flag}={value}")
+    return [program, *args]
+
+
+def test_migrate_ready_and_db_shell_on_the_embedded_database(project: Path) -> None:
+    """No service configured: SQLite, and every database target works."""
+    assert "database migrated" in run(["make", "migrate"], project).stderr
+    assert (project / "var" / "app.db").exists()
+    assert "database: ok" in run(["make", "ready"], project).stdout
+    require("sqlite3", "sqlite3")
+    shell = run(["make", "db-shell"], project, input="select count(*) from notes;\n")
+    assert shell.stdout.strip() == "0"
+
+
+def test_run_serves_the_api(project: Path, tmp_path: Path) -> None:
+    port = free_port()
+    env = clean_env(PORT=str(port))
+    with background(["make", "run"], project, env, tmp_path / "run.log") as log:
+        base = f"http://127.0.0.1:{port}"
+        wait_for("make run to serve /health", lambda: http(f"{base}/health")[0] == 200, [log])
+        assert http(f"{base}/ready") == (200, {"status": "ready", "checks": {"database": "ok"}})
+        status, note = http(f"{base}/notes", {"text": "from make run"})
+        assert status == 201
+        assert http(f"{base}/notes/{note['id']}") == (200, note)
+    assert "migrate" in log.read_text()
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("worker", "broker: not configured: set CELERY_BROKER_URL"),
+        ("beat", "broker: not configured: set CELERY_BROKER_URL"),
+        ("flower", "broker: not configured: set CELERY_BROKER_URL"),
+        ("redis-cli", "redis-cli: REDIS_URL is not set"),
+    ],
+)
+def test_targets_without_their_service_fail_with_one_clear_line(
+    project: Path, target: str, message: str
+) -> None:
+    result = run(["make", target], project, check=False)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_ready_names_a_service_that_is_down(project: Path) -> None:
+    env = clean_env(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    result = run(["make", "ready"], project, env=env, check=False)
+    assert result.returncode != 0
+    assert "database: ok" in result.stdout
+    assert "redis: ConnectionError" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_integration_tests_pass_against_real_services(
+    project: Path, live_env: dict[str, str]
+) -> None:
+    args = "PYTEST_ARGS=-m integration --no-cov -rs"
+    out = run(["make", "test", args], project, env=clean_env(**live_env)).stdout
+    assert "3 passed" in out
+    assert "skipped" not in out
+
+
+def test_clients_reach_the_real_services(project: Path, live_env: dict[str, str]) -> None:
+    env = clean_env(**live_env)
+    require("psql")
+    require("redis-cli")
+    assert "42" in run(["make", "db-shell"], project, env=env, input="select 40 + 2;\n").stdout
+    assert "PONG" in run(["make", "redis-cli"], project, env=env, input="ping\n").stdout
+
+
+@pytest.mark.parametrize(
+    ("target", "marker"),
+    [("worker", "ready."), ("beat", "beat: Starting..."), ("flower", "Visit me at")],
+)
+def test_celery_targets_start_against_the_broker(
+    project: Path, live_env: dict[str, str], tmp_path: Path, target: str, marker: str
+) -> None:
+    env = clean_env(**live_env, FLOWER_PORT=str(free_port()))
+    with background(["make", target], project, env, tmp_path / f"{target}.log") as log:
+        wait_for(f"make {target} to log {marker!r}", lambda: marker in log.read_text(), [log])
+
+
+def test_the_compose_stack_runs_natively(
+    project: Path, backing: tuple[Postgres, str], live_env: dict[str, str], tmp_path: Path
+) -> None:
+    """app, migrate, worker, beat and flower as compose.yaml runs them, on real servers."""
+    postgres, _ = backing
+    commands = compose_commands(project)
+    assert set(commands) == {"app", "migrate", "worker", "beat", "flower"}
+    app_port, flower_port = free_port(), free_port()
+    env = clean_env(**live_env, HOST="127.0.0.1", PORT=str(app_port), LOG_JSON="true")
+
+    (project / "var").mkdir(exist_ok=True)  # the image's writable /app/var
+    run(natively(commands["migrate"], project), project, env=env)
+    assert psql(postgres, "select version_num from alembic_version") == "0001"
+
+    with contextlib.ExitStack() as stack:
+        logs = {}
+        for name in ("app", "worker", "beat", "flower"):
+            options = {"port": str(flower_port), "address": "127.0.0.1"} if name == "flower" else {}
+            command = natively(commands[name], project, **options)
+            logs[name] = stack.enter_context(
+                background(command, project, env, tmp_path / f"{name}.log")
+            )
+        every_log = list(logs.values())
+        base = f"http://127.0.0.1:{app_port}"
+
+        ready = wait_for("/ready", lambda: http(f"{base}/ready")[0] == 200, every_log)
+        assert ready
+        assert http(f"{base}/ready")[1]["checks"] == {
+            "database": "ok",
+            "redis": "ok",
+            "broker": "ok",
+        }
+
+        status, note = http(f"{base}/notes", {"text": "through the stack"})
+        assert status == 201
+        assert http(f"{base}/notes/{note['id']}") == (200, note)
+        assert psql(postgres, "select text from notes where id = :v1", note["id"]) == note["text"]
+        assert any('"request_id"' in line for line in logs["app"].read_text().splitlines())
+
+        # A task sent through Redis, run by the worker, its result back through Redis.
+        send = (
+            f"from {PACKAGE}.worker import delete_expired_notes as task; "
+            "print(task.apply_async(kwargs={'max_age_days': 0}).get(timeout=60))"
+        )
+        wait_for("the worker", lambda: "ready." in logs["worker"].read_text(), every_log)
+        out = run([str(project / ".venv" / "bin" / "python"), "-c", send], project, env=env)
+        assert int(out.stdout.strip()) >= 1
+        assert psql(postgres, "select count(*) from notes where id = :v1", note["id"]) == "0"
+        assert "notes.delete_expired" in logs["worker"].read_text()
+
+        # Flower: its API needs the credentials, then lists the worker.
+        flower = f"http://127.0.0.1:{flower_port}"
+        wait_for("flower", lambda: http(f"{flower}/healthcheck")[0] == 200, every_log)
+        assert http(f"{flower}/api/workers")[0] == 401
+        auth = live_env["FLOWER_BASIC_AUTH"]
+        workers = wait_for(
+            "flower to list the worker",
+            lambda: http(f"{flower}/api/workers?refresh=1", auth=auth)[1],
+            every_log,
+        )
+        assert any(name.startswith("celery@") for name in workers)
+        wait_for("beat", lambda: "beat: Starting..." in logs["beat"].read_text(), every_log)

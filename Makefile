@@ -53,7 +53,7 @@ new: $(VENV)/.synced ## Render a project with the defaults: make new DEST=../my-
 
 .PHONY: test
 test: $(VENV)/.synced $(ACTIONLINT) ## Run the whole test suite (renders every variant and runs its gates)
-	$(VENV)/bin/pytest -n auto $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 .PHONY: test-fast
 test-fast: $(VENV)/.synced $(ACTIONLINT) ## Run the quick tests only (no uv sync / make check of rendered projects)

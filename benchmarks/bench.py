@@ -1,7 +1,7 @@
-"""Benchmark the template: render time per variant, and render-to-green per variant by phase.
+"""Benchmark the template: render time and render-to-green per variant, and the service image.
 
 Usage: python benchmarks/bench.py [--runs 5] [--green-runs 3] [--variants defaults,library]
-                                  [--json PATH] [--no-warmup]
+                                  [--image-runs 1] [--json PATH] [--no-warmup]
 `make bench` runs it with the template's dev environment. Figures are wall-clock seconds on
 this machine; docs/performance.md explains them. It measures and reports; it never fails on a
 time.
@@ -114,6 +114,53 @@ def render_to_green(workdir: Path, variant: str) -> dict[str, float]:
     return phases
 
 
+# The image is built from the stand-in base images of tests/images.py: Debian's Python 3.11.
+IMAGE_ANSWERS = {"python_version": "3.11", "python_min_version": "3.11"}
+IMAGE_TAG = "localhost/bench-service:latest"
+
+
+def buildah_usable() -> bool:
+    """Say whether buildah, debootstrap and root are there, as tests/images.py needs them."""
+    return bool(shutil.which("buildah") and shutil.which("debootstrap")) and os.geteuid() == 0
+
+
+def image_build(workdir: Path, run_number: int) -> dict[str, float]:
+    """Cold build of the defaults' image, then the rebuild after one edited line of code."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import images  # the buildah recipe of the tests, imported only when images are measured
+    from helpers import load_extension
+
+    project = workdir / f"image-{run_number}"
+    data = {**IDENTITY, **IMAGE_ANSWERS, "skip_setup": True}
+    args = [arg for key, value in data.items() for arg in ("-d", f"{key}={value}")]
+    command = [str(BIN / "copier"), "copy", "--trust", "--defaults", "--quiet", "--vcs-ref=HEAD"]
+    run([*command, *args, str(ROOT), str(project)], ROOT)
+    run([str(BIN / "uv"), "lock", "--quiet"], project)
+    images.stand_in_python_image(IMAGE_ANSWERS["python_version"])
+    images.stand_in_uv_image(load_extension().uv_version())
+    images.remove_image(IMAGE_TAG)
+    started = time.perf_counter()
+    images.build(project, IMAGE_TAG, "--no-cache")
+    cold = time.perf_counter() - started
+    module = next((project / "src").glob("*/app.py"))
+    module.write_text(module.read_text().replace('"""The HTTP API', '"""The HTTP API (edited)', 1))
+    started = time.perf_counter()
+    result = images.build(project, IMAGE_TAG)
+    rebuild = time.perf_counter() - started
+    steps = images.cached_steps(result.stdout + result.stderr)
+    reused = [cached for step, cached in steps.items() if "--no-install-project" in step]
+    figures = {
+        "cold_build": cold,
+        "rebuild_after_source_change": rebuild,
+        "rebuild_share_of_cold": rebuild / cold,
+        "image_size_mb": images.image_size(IMAGE_TAG) / 1e6,
+        "dependency_layer_reused": float(bool(reused) and all(reused)),
+    }
+    images.remove_image(IMAGE_TAG)
+    shutil.rmtree(project)
+    return figures
+
+
 def summary(samples: list[float]) -> dict[str, float]:
     """Median, min and max, in seconds, rounded to milliseconds."""
     return {
@@ -176,6 +223,13 @@ def table(report: dict[str, Any]) -> str:
         lines += ["", f"render-to-green: {variant} (median of {phases['total']['runs']} runs)"]
         for phase, figures in phases.items():
             lines.append(f"  {phase:<30} {figures['median']:7.3f}")
+    if report["image"]:
+        image = report["image"]
+        lines += ["", f"service image (buildah, {image['storage_driver']} storage; median of "
+                  f"{image['cold_build']['runs']} runs)"]  # fmt: skip
+        for name in ("cold_build", "rebuild_after_source_change", "rebuild_share_of_cold",
+                     "image_size_mb", "dependency_layer_reused"):  # fmt: skip
+            lines.append(f"  {name:<30} {image[name]['median']:7.3f}")
     return "\n".join(lines)
 
 
@@ -185,6 +239,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="measured renders per variant")
     parser.add_argument("--green-runs", type=int, default=3, help="render-to-green runs (0: skip)")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated")
+    parser.add_argument(
+        "--image-runs", type=int, default=1,
+        help="service image builds (cold, then after a one-line change); 0: skip; needs buildah",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--no-warmup", action="store_true", help="measure the first run too")
     args = parser.parse_args(argv)
@@ -194,7 +252,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unknown variants {unknown}; choose from {sorted(VARIANTS)}")
     warmup = not args.no_warmup
 
-    report: dict[str, Any] = {"machine": machine(), "render": {}, "render_to_green": {}}
+    report: dict[str, Any] = {
+        "machine": machine(), "render": {}, "render_to_green": {}, "image": {},
+    }  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="bench-") as temp:
         workdir = Path(temp)
         for variant in variants:
@@ -213,6 +273,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             report["render_to_green"][variant] = {
                 phase: summary([r[phase] for r in runs]) for phase in runs[0]
             }
+        if args.image_runs > 0 and not buildah_usable():
+            print("image: skipped (needs buildah, debootstrap and root; see tests/images.py)")
+        elif args.image_runs > 0:
+            builds = [image_build(workdir, n) for n in range(args.image_runs)]
+            report["image"] = {name: summary([b[name] for b in builds]) for name in builds[0]}
+            report["image"]["storage_driver"] = os.environ.get("TEST_BUILDAH_STORAGE", "vfs")
     print(table(report))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

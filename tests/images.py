@@ -326,6 +326,19 @@ def build(
     return buildah(*command, check=check, timeout=timeout)
 
 
+def cached_steps(output: str) -> dict[str, bool]:
+    """Each step of a build's output, and whether buildah took it from the layer cache."""
+    steps: dict[str, bool] = {}
+    step = ""
+    for line in output.splitlines():
+        if " STEP " in line:
+            step = line.split(": ", 1)[1]
+            steps[step] = False
+        elif line.startswith("--> Using cache") and step:
+            steps[step] = True
+    return steps
+
+
 @contextlib.contextmanager
 def container_of(tag: str) -> Iterator[str]:
     """A working container from image `tag`, removed afterwards; yields its name."""

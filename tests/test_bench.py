@@ -44,6 +44,7 @@ def test_unknown_variant_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
 def test_smoke_run_writes_every_figure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     output = tmp_path / "bench.json"
     args = ["--runs", "1", "--green-runs", "1", "--variants", "library", "--no-warmup"]
+    args += ["--image-runs", "0"]  # test_image.py builds the image; a second build costs minutes
     assert bench.main([*args, "--json", str(output)]) == 0
     report = json.loads(output.read_text())
     assert set(report["machine"]) >= {"cpus", "python", "uv", "copier", "template_commit"}
@@ -54,4 +55,19 @@ def test_smoke_run_writes_every_figure(tmp_path: Path, capsys: pytest.CaptureFix
         "pytest", "total",
     ]  # fmt: skip
     assert phases["total"]["median"] >= phases["setup"]["median"]
+    assert report["image"] == {}
     assert "render-to-green: library" in capsys.readouterr().out
+
+
+def test_image_figures_are_tabulated() -> None:
+    figures = {"median": 1.0, "min": 1.0, "max": 1.0, "runs": 1}
+    names = ["cold_build", "rebuild_after_source_change", "rebuild_share_of_cold",
+             "image_size_mb", "dependency_layer_reused"]  # fmt: skip
+    report = {
+        "machine": {"cpus": 2, "python": "3.11", "uv": "uv", "copier": "copier"},
+        "render": {}, "render_to_green": {},
+        "image": {**dict.fromkeys(names, figures), "storage_driver": "vfs"},
+    }  # fmt: skip
+    text = bench.table(report)
+    assert "service image (buildah, vfs storage; median of 1 runs)" in text
+    assert all(name in text for name in names)

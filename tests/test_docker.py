@@ -245,21 +245,27 @@ def test_compose_file_renders_cleanly(project: Path) -> None:
     assert all(line == line.rstrip() for line in text.splitlines())
 
 
-def test_dockerfile_builds_in_two_stages_and_runs_unprivileged(stack: str, project: Path) -> None:
+def test_dockerfile_stages_keep_dependencies_in_their_own_layer(stack: str, project: Path) -> None:
     python = STACKS[stack].get("python_version", "3.12")
     steps = instructions(project)
     froms = [arguments for keyword, arguments in steps if keyword == "FROM"]
-    assert froms == [f"python:{python}-slim AS builder", f"python:{python}-slim"]
+    assert froms == [f"python:{python}-slim AS deps", "deps AS builder", f"python:{python}-slim"]
     uv_image = f"ghcr.io/astral-sh/uv:{load_extension().uv_version()}"
     assert ("COPY", f"--from={uv_image} /uv /uvx /bin/") in steps
     runs = [arguments for keyword, arguments in steps if keyword == "RUN"]
     # Dependencies from the lock file alone, before the source arrives: a cached layer.
+    assert steps.index(("COPY", "pyproject.toml uv.lock ./")) < steps.index(("RUN", runs[0]))
     assert "uv sync --locked --no-dev --no-install-project --no-editable" in runs[0]
     assert "--mount=type=cache,target=/root/.cache/uv" in runs[0]
     assert steps.index(("COPY", "src ./src")) > steps.index(("RUN", runs[0]))
-    assert runs[1].endswith("uv sync --locked --no-dev --no-editable")
-    final = steps[[keyword for keyword, _ in steps].index("FROM", 1) :]
-    assert [a for k, a in final if k == "COPY"] == ["--from=builder /app/.venv /app/.venv"]
+    assert runs[1].endswith("uv build --wheel --out-dir /dist")
+    final = steps[[n for n, (keyword, _) in enumerate(steps) if keyword == "FROM"][-1] :]
+    copies = [a for k, a in final if k == "COPY"]
+    assert copies == ["--from=deps /app/.venv /app/.venv", "--from=builder /dist /tmp/dist"]
+    # The project's own layer comes last, after everything that does not change with the code.
+    install = next(a for k, a in final if k == "RUN" and "uv pip install" in a)
+    assert "--no-deps" in install
+    assert [k for k, _ in final][-3:] == ["RUN", "USER", "CMD"]
     assert "--uid 10001 --gid 10001" in " ".join(a for k, a in final if k == "RUN")
     assert ("USER", "10001:10001") in final
     assert ("WORKDIR", "/app") in final

@@ -4,6 +4,7 @@ run: unprivileged, importable, healthy by its own HEALTHCHECK against its own CM
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from helpers import ROOT, load_extension, render, run
 from images import (
     build,
+    cached_steps,
     inspect_image,
     remove_image,
     require_buildah,
@@ -21,7 +23,7 @@ from images import (
 )
 from servers import free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("image")]
 
 # The stand-in of python:3.11-slim is Debian bookworm's Python (no Debian release has 3.12).
 PYTHON = "3.11"
@@ -29,21 +31,28 @@ TAG = "localhost/acme-billing-test:latest"
 
 
 @pytest.fixture(scope="module")
-def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """The full service variant's image, built from its Dockerfile; its Docker config."""
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The full service variant, locked; its image is built once and removed at the end."""
     require_buildah()
     stand_in_python_image(PYTHON)
     stand_in_uv_image(load_extension().uv_version())
-    project = render(
+    path = render(
         tmp_path_factory.mktemp("image") / "project",
         {"python_version": PYTHON, "python_min_version": PYTHON},
     )
-    run([str(ROOT / ".venv" / "bin" / "uv"), "lock", "--quiet"], project)
-    build(project, TAG)
+    run([str(ROOT / ".venv" / "bin" / "uv"), "lock", "--quiet"], path)
+    build(path, TAG)
+    yield path
+    remove_image(TAG)
+
+
+@pytest.fixture(scope="module")
+def image(project: Path) -> dict[str, Any]:
+    """The image's Docker config (user, environment, command, health check)."""
     data = inspect_image(TAG)
     assert data is not None
-    yield data["Docker"]["config"]
-    remove_image(TAG)
+    config: dict[str, Any] = data["Docker"]["config"]
+    return config
 
 
 def test_the_user_is_not_root(image: dict[str, Any]) -> None:
@@ -78,3 +87,19 @@ def test_healthcheck_passes_against_the_images_own_command(image: dict[str, Any]
     with running_in(TAG, image["Cmd"], port=port, env=env):
         result = run_in(TAG, health[1:], env=env, check=False)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_source_change_rebuilds_only_the_project_layers(
+    project: Path, image: dict[str, Any]
+) -> None:
+    module = project / "src" / "acme_billing" / "healthcheck.py"
+    module.write_text(module.read_text().replace("so it is quick.", "so it is quick (v2)."))
+    result = build(project, TAG)
+    steps = cached_steps(result.stdout + result.stderr)
+    dependencies = [step for step in steps if "--no-install-project" in step]
+    assert dependencies
+    assert all(steps[step] for step in dependencies), "the dependency layer was rebuilt"
+    assert steps["COPY --from=deps /app/.venv /app/.venv"]
+    assert not steps["COPY src ./src"]
+    code = "import acme_billing.healthcheck as h; print(h.__doc__)"
+    assert "(v2)" in run_in(TAG, ["python", "-c", code]).stdout

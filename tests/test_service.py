@@ -22,7 +22,7 @@ import yaml
 from helpers import clean_env, commit_all, render, run
 from servers import Postgres, free_port, postgres_server, redis_server, require
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("service")]
 
 PACKAGE = "acme_billing"
 STARTUP = 60.0

@@ -35,7 +35,7 @@ CELERY = {"worker", "beat", "flower"}
 IMAGE_SERVICES = {"app", "migrate", *CELERY}  # the services that run the project's image
 # What the app reads from its environment (or .env): never baked into the image.
 SETTINGS = {
-    "ENVIRONMENT", "LOG_LEVEL", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL",
+    "LOG_LEVEL", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL",
     "CELERY_RESULT_BACKEND", "FLOWER_BASIC_AUTH", "POSTGRES_USER", "POSTGRES_PASSWORD",
     "POSTGRES_DB",
 }  # fmt: skip
@@ -43,7 +43,8 @@ SETTINGS = {
 LABEL_PAIR = re.compile(r'([\w.-]+)=((?:"(?:[^"\\]|\\.)*"|\\.|[^\s"\\])+)')
 IMAGE_ENV = {
     "UV_COMPILE_BYTECODE", "UV_LINK_MODE", "UV_PYTHON_DOWNLOADS", "UV_PROJECT_ENVIRONMENT",
-    "PATH", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "HOST", "PORT", "LOG_JSON",
+    "PATH", "ENVIRONMENT", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "HOST", "PORT",
+    "LOG_JSON",
 }  # fmt: skip
 
 
@@ -187,11 +188,12 @@ def test_commands_are_exec_lists_that_run_outside_a_container(project: Path) -> 
         assert all(isinstance(part, str) and "$" not in part for part in command), name
     if "worker" in commands:
         app = ["celery", "--app", "acme_billing.worker"]
-        assert commands["worker"] == [*app, "worker", "--loglevel", "INFO"]
+        # No --loglevel: the worker logs as the app does, by LOG_LEVEL (worker.py).
+        assert commands["worker"] == [*app, "worker"]
         beat = commands["beat"]
-        assert beat[:6] == [*app, "beat", "--loglevel", "INFO"]
-        assert beat[6] == "--schedule"
-        assert not Path(beat[7]).is_absolute()  # var/… in the container's /app, or the cwd
+        assert beat[:4] == [*app, "beat"]
+        assert beat[4] == "--schedule"
+        assert not Path(beat[5]).is_absolute()  # var/… in the container's /app, or the cwd
         assert commands["flower"] == [*app, "flower", "--port=5555"]  # tornado's form
 
 
@@ -284,6 +286,8 @@ def test_no_setting_or_secret_is_baked_into_the_image(project: Path) -> None:
             env_keys |= set(re.findall(r"(?:^|\s)([A-Z_][A-Z0-9_]*)=", arguments))
     assert env_keys == IMAGE_ENV
     assert not env_keys & SETTINGS
+    # The one setting the image fixes: production, so a real SECRET_KEY is required.
+    assert "ENVIRONMENT=production" in " ".join(a for k, a in steps if k == "ENV")
     assert [a for k, a in steps if k == "ARG"] == ["VERSION=unknown"]
     # What the build reads is exactly what .dockerignore lets into the context.
     sources = {"pyproject.toml", "uv.lock"}

@@ -275,7 +275,8 @@ def test_uv_sync_that_hangs_times_out_with_a_clear_message(
     tmp_path: Path, utilities: Path, silent_proxy: str
 ) -> None:
     """A network that accepts and never answers: setup stops after SYNC_TIMEOUT, marks nothing."""
-    project = render(tmp_path / "p", {"python_version": "3.11", "python_min_version": "3.10"})
+    answers = {"project_type": "library", "python_version": "3.11", "python_min_version": "3.10"}
+    project = render(tmp_path / "p", answers)
     env = network_env(
         [real_tools(tmp_path), utilities],
         UV_CACHE_DIR=str(tmp_path / "empty-cache"),

@@ -36,6 +36,8 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
     ({"author_email": "a@b"}, 'like "name@example.com"'),
     ({"github_owner": "https://github.com/acme"}, "account name only"),
     ({"python_version": "3.12", "python_min_version": "3.13"}, "cannot be newer"),
+    ({"python_min_version": "3.10"}, "A service needs Python 3.11 or newer"),
+    ({"services": ["celery"]}, "Celery needs Redis as its broker"),
     ({"sync_interval_hours": 5}, "divides 24"),
     ({"sync_interval_hours": 0}, "divides 24"),
     ({"license": "GPL"}, "'GPL' is not in ['MIT', 'Apache-2.0', 'BSD-3-Clause', 'Proprietary']"),

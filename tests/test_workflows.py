@@ -82,3 +82,18 @@ def test_ci_matrix_covers_every_supported_version(variant: str, github_files: Pa
     assert matrix == [f"3.{minor}" for minor in range(low, high + 1)]
     steps = [step.get("run", "") for step in ci["jobs"]["check"]["steps"]]
     assert "make check" in steps
+
+
+def test_dependabot_watches_what_the_variant_has(variant: str, rendered: Path) -> None:
+    dependabot = rendered / ".github" / "dependabot.yml"
+    if not dependabot.exists():
+        pytest.skip("no Dependabot in this variant")
+    answers = {"project_type": "service", "use_docker": True, **VARIANTS[variant]}
+    expected = ["uv"]
+    if answers.get("use_github_actions", True):
+        expected.append("github-actions")
+    if answers["project_type"] == "service" and answers["use_docker"]:
+        expected += ["docker", "docker-compose"]
+    updates = yaml.safe_load(dependabot.read_text())["updates"]
+    assert [update["package-ecosystem"] for update in updates] == expected
+    assert all(update["cooldown"]["default-days"] == 7 for update in updates)

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess  # nosec B404 # runs git with fixed arguments, no shell
 import sys
+import time
 from pathlib import Path
 
 from jinja2 import Environment
@@ -94,7 +95,7 @@ def reserved_package_names() -> list[str]:
 
 
 # What renders the template; a rendered project's `make template-update` runs the same versions.
-RENDER_TOOLS = ("copier", "copier-template-extensions", "jinja2-time")
+RENDER_TOOLS = ("copier", "copier-template-extensions")
 TEMPLATE_PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
 
@@ -130,6 +131,8 @@ class ProjectContext(Extension):
         """Register the globals once per Jinja environment."""
         super().__init__(environment)
         environment.globals.update(
+            # The LICENSE's copyright year (UTC), without a date extension to import.
+            current_year=time.gmtime().tm_year,
             git_user_name=git_config("user.name"),
             git_user_email=git_config("user.email"),
             git_github_user=git_config("github.user"),

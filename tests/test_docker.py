@@ -327,3 +327,11 @@ def test_only_docker_services_have_container_files(variant: str, rendered: Path)
     wanted = answers["project_type"] == "service" and answers.get("use_docker", True)
     for name in DOCKER_FILES:
         assert (rendered / name).exists() == wanted, name
+
+
+def test_every_compose_variable_is_documented_in_env_example(project: Path) -> None:
+    used = set(re.findall(r"\$\{([A-Z_]+)", (project / "compose.yaml").read_text()))
+    example = (project / ".env.example").read_text().splitlines()
+    documented = {line.split("=", 1)[0] for line in example if re.match(r"[A-Z_]+=", line)}
+    # IMAGE and TAG come from make docker-compose-up (IMAGE ?=, TAG ?= in the Makefile).
+    assert used - {"IMAGE", "TAG"} <= documented

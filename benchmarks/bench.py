@@ -76,13 +76,16 @@ def run(command: Sequence[str], cwd: Path) -> float:
     return elapsed
 
 
-def render(dest: Path, variant: str, *, tasks: bool = False) -> float:
+def render(
+    dest: Path, variant: str, *, tasks: bool = False, answers: dict[str, str] | None = None
+) -> float:
     """`copier copy` of the working tree; seconds.
 
     Without `tasks`, copier skips the post-generation task (what the render figure measures);
     with them, the task runs `git init` and skips only the setup, which is timed on its own.
+    `answers` override the variant's.
     """
-    data = {**IDENTITY, **VARIANTS[variant], "skip_setup": True}
+    data = {**IDENTITY, **VARIANTS[variant], **(answers or {}), "skip_setup": True}
     args = [arg for key, value in data.items() for arg in ("-d", f"{key}={value}")]
     command = [str(BIN / "copier"), "copy", "--trust", "--defaults", "--quiet", "--vcs-ref=HEAD"]
     if not tasks:
@@ -138,10 +141,7 @@ def image_build(workdir: Path, run_number: int) -> dict[str, float]:
     from helpers import load_extension
 
     project = workdir / f"image-{run_number}"
-    data = {**IDENTITY, **IMAGE_ANSWERS, "skip_setup": True}
-    args = [arg for key, value in data.items() for arg in ("-d", f"{key}={value}")]
-    command = [str(BIN / "copier"), "copy", "--trust", "--defaults", "--quiet", "--vcs-ref=HEAD"]
-    run([*command, *args, str(ROOT), str(project)], ROOT)
+    render(project, "defaults", answers=IMAGE_ANSWERS)
     run([str(BIN / "uv"), "lock", "--quiet"], project)
     images.stand_in_python_image(IMAGE_ANSWERS["python_version"])
     images.stand_in_uv_image(load_extension().uv_version())

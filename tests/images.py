@@ -18,13 +18,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from servers import port_open, require, unavailable
+from servers import port_open, require, stop, unavailable
 
 # vfs works anywhere, but copies the whole root filesystem for each layer and container.
 # TEST_BUILDAH_STORAGE=overlay is 10-30 times faster where overlay mounts are allowed; it keeps
@@ -157,25 +157,33 @@ def stand_in_python_image(python_version: str) -> str:
             f"no Debian suite ships Python {python_version} as python3, so there is no stand-in "
             f"for python:{python_version}-slim; stand-ins exist for {supported}"
         )
+
+    def fill(container: str) -> list[str]:
+        buildah("add", container, str(_rootfs_tarball(suite)), "/")
+        _finish_python_rootfs(container, python_version)
+        return [
+            "--env", "PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "--env", "LANG=C.UTF-8",
+            "--env", f"SSL_CERT_FILE={CA_BUNDLE}",
+            "--cmd", '["python3"]',
+        ]  # fmt: skip
+
+    return _stand_in(f"docker.io/library/python:{python_version}-slim", fill)
+
+
+def _stand_in(tag: str, fill: Callable[[str], list[str]]) -> str:
+    """Build image `tag` from scratch once (cached, one builder at a time); return `tag`.
+
+    `fill(container)` puts the files in and returns its `buildah config` options.
+    """
     require_buildah()
-    tag = f"docker.io/library/python:{python_version}-slim"
-    with _locked(f"python-{python_version}"):
+    with _locked(tag.rsplit("/", 1)[-1]):
         if _current(tag):
             return tag
-        rootfs = _rootfs_tarball(suite)
         container = buildah("from", "scratch").stdout.strip()
         try:
-            buildah("add", container, str(rootfs), "/")
-            _finish_python_rootfs(container, python_version)
-            buildah(
-                "config",
-                "--env", "PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin",
-                "--env", "LANG=C.UTF-8",
-                "--env", f"SSL_CERT_FILE={CA_BUNDLE}",
-                "--cmd", '["python3"]',
-                "--label", f"{RECIPE_LABEL}={RECIPE}",
-                container,
-            )  # fmt: skip
+            options = fill(container)
+            buildah("config", *options, "--label", f"{RECIPE_LABEL}={RECIPE}", container)
             buildah("commit", "--quiet", "--format", "docker", container, tag)
         finally:
             buildah("rm", container, check=False)
@@ -254,24 +262,14 @@ def _unmount_under(path: Path) -> None:
 
 def stand_in_uv_image(uv_version: str) -> str:
     """A local ghcr.io/astral-sh/uv:<version>: /uv and /uvx from that uv wheel; its name."""
-    require_buildah()
-    tag = f"ghcr.io/astral-sh/uv:{uv_version}"
-    with _locked(f"uv-{uv_version}"):
-        if _current(tag):
-            return tag
+
+    def fill(container: str) -> list[str]:
         binaries = _uv_binaries(uv_version)
-        container = buildah("from", "scratch").stdout.strip()
-        try:
-            for name in ("uv", "uvx"):
-                buildah("copy", "--chmod", "0755", container, str(binaries / name), f"/{name}")
-            buildah(
-                "config", "--entrypoint", '["/uv"]', "--label", f"{RECIPE_LABEL}={RECIPE}",
-                container,
-            )  # fmt: skip
-            buildah("commit", "--quiet", "--format", "docker", container, tag)
-        finally:
-            buildah("rm", container, check=False)
-    return tag
+        for name in ("uv", "uvx"):
+            buildah("copy", "--chmod", "0755", container, str(binaries / name), f"/{name}")
+        return ["--entrypoint", '["/uv"]']
+
+    return _stand_in(f"ghcr.io/astral-sh/uv:{uv_version}", fill)
 
 
 def _uv_version(uv: Path) -> str | None:
@@ -418,12 +416,7 @@ def running_in(
                 time.sleep(0.1)
             yield process
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, timeout=20)
 
 
 def image_size(tag: str) -> int:

@@ -251,9 +251,14 @@ def test_dockerfile_stages_keep_dependencies_in_their_own_layer(stack: str, proj
     python = STACKS[stack].get("python_version", "3.12")
     steps = instructions(project)
     froms = [arguments for keyword, arguments in steps if keyword == "FROM"]
-    assert froms == [f"python:{python}-slim AS deps", "deps AS builder", f"python:{python}-slim"]
     uv_image = f"ghcr.io/astral-sh/uv:{load_extension().uv_version()}"
-    assert ("COPY", f"--from={uv_image} /uv /uvx /bin/") in steps
+    # uv's image is a stage of its own: Dependabot bumps tags in FROM lines only.
+    assert froms == [
+        f"{uv_image} AS uv", f"python:{python}-slim AS deps", "deps AS builder",
+        f"python:{python}-slim",
+    ]  # fmt: skip
+    assert ("COPY", "--from=uv /uv /uvx /bin/") in steps
+    assert not [a for k, a in steps if k == "COPY" and "--from=" in a and ":" in a.split()[0]]
     runs = [arguments for keyword, arguments in steps if keyword == "RUN"]
     # Dependencies from the lock file alone, before the source arrives: a cached layer.
     assert steps.index(("COPY", "pyproject.toml uv.lock ./")) < steps.index(("RUN", runs[0]))
@@ -267,6 +272,7 @@ def test_dockerfile_stages_keep_dependencies_in_their_own_layer(stack: str, proj
     # The project's own layer comes last, after everything that does not change with the code.
     install = next(a for k, a in final if k == "RUN" and "uv pip install" in a)
     assert "--no-deps" in install
+    assert "--mount=type=bind,from=uv,source=/uv,target=/bin/uv" in install
     assert [k for k, _ in final][-3:] == ["RUN", "USER", "CMD"]
     assert "--uid 10001 --gid 10001" in " ".join(a for k, a in final if k == "RUN")
     assert ("USER", "10001:10001") in final

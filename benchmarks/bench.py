@@ -10,6 +10,7 @@ time.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -23,6 +24,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,43 +136,72 @@ def buildah_usable() -> bool:
     return bool(shutil.which("buildah") and shutil.which("debootstrap")) and os.geteuid() == 0
 
 
+def images_module() -> ModuleType:
+    """tests/images.py, the tests' buildah recipe: imported only when images are measured."""
+    if str(ROOT / "tests") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tests"))
+    return importlib.import_module("images")
+
+
+def timed(action: Callable[[], object]) -> float:
+    """Wall-clock seconds of `action()`."""
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
 def image_build(workdir: Path, run_number: int) -> dict[str, float]:
-    """Time a cold build of the defaults' image, then the rebuild after one edited line."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    import images  # the buildah recipe of the tests, imported only when images are measured
-    from helpers import load_extension
+    """Time the defaults' image: cold builds, an unchanged build, the rebuild after one edit."""
+    images = images_module()
+    uv_version = importlib.import_module("helpers").load_extension().uv_version()
 
     project = workdir / f"image-{run_number}"
     render(project, "defaults", answers=IMAGE_ANSWERS)
     run([str(BIN / "uv"), "lock", "--quiet"], project)
     images.stand_in_python_image(IMAGE_ANSWERS["python_version"])
-    images.stand_in_uv_image(load_extension().uv_version())
+    images.stand_in_uv_image(uv_version)
     images.remove_image(IMAGE_TAG)
-    started = time.perf_counter()
-    images.build(project, IMAGE_TAG, "--no-cache")
-    cold = time.perf_counter() - started
-    # buildah keeps no layer cache from a --no-cache build: this one fills it, as a first
-    # ordinary build would.
-    images.build(project, IMAGE_TAG)
+
+    def build(*extra: str, **env: str) -> subprocess.CompletedProcess[str]:
+        result: subprocess.CompletedProcess[str] = images.build(project, IMAGE_TAG, *extra, env=env)
+        return result
+
+    # A new machine: no layer cache, and buildah's cache mounts (uv's downloads) live under
+    # TMPDIR, so a fresh one makes them empty too.
+    with tempfile.TemporaryDirectory(prefix="buildah-tmp-", dir=workdir) as fresh:
+        cold = timed(lambda: build("--no-cache", TMPDIR=fresh))
+    cold_warm_downloads = timed(lambda: build("--no-cache"))
+    build()  # buildah keeps no layer cache from a --no-cache build: this fills it
+    unchanged = timed(build)
     module = next((project / "src").glob("*/app.py"))
     # A change no earlier run made, or buildah's layer cache would serve it.
     edited = f'"""The HTTP API ({uuid.uuid4().hex})'
     module.write_text(module.read_text().replace('"""The HTTP API', edited, 1))
     started = time.perf_counter()
-    result = images.build(project, IMAGE_TAG)
+    result = build()
     rebuild = time.perf_counter() - started
     steps = images.cached_steps(result.stdout + result.stderr)
     reused = [cached for step, cached in steps.items() if "--no-install-project" in step]
     figures = {
         "cold_build": cold,
+        "cold_build_warm_downloads": cold_warm_downloads,
+        "build_unchanged": unchanged,
         "rebuild_after_source_change": rebuild,
         "rebuild_share_of_cold": rebuild / cold,
+        "rebuild_share_of_cold_warm_downloads": rebuild / cold_warm_downloads,
         "image_size_mb": images.image_size(IMAGE_TAG) / 1e6,
         "dependency_layer_reused": float(bool(reused) and all(reused)),
     }
     images.remove_image(IMAGE_TAG)
     shutil.rmtree(project)
     return figures
+
+
+IMAGE_FIGURES = (
+    "cold_build", "cold_build_warm_downloads", "build_unchanged", "rebuild_after_source_change",
+    "rebuild_share_of_cold", "rebuild_share_of_cold_warm_downloads", "image_size_mb",
+    "dependency_layer_reused",
+)  # fmt: skip
 
 
 def summary(samples: list[float]) -> dict[str, float]:
@@ -239,9 +270,8 @@ def table(report: dict[str, Any]) -> str:
         image = report["image"]
         lines += ["", f"service image (buildah, {image['storage_driver']} storage; median of "
                   f"{image['cold_build']['runs']} runs)"]  # fmt: skip
-        for name in ("cold_build", "rebuild_after_source_change", "rebuild_share_of_cold",
-                     "image_size_mb", "dependency_layer_reused"):  # fmt: skip
-            lines.append(f"  {name:<30} {image[name]['median']:7.3f}")
+        for name in IMAGE_FIGURES:
+            lines.append(f"  {name:<38} {image[name]['median']:7.3f}")
     return "\n".join(lines)
 
 
@@ -290,7 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.image_runs > 0:
             builds = [image_build(workdir, n) for n in range(args.image_runs)]
             report["image"] = {name: summary([b[name] for b in builds]) for name in builds[0]}
-            report["image"]["storage_driver"] = os.environ.get("TEST_BUILDAH_STORAGE", "vfs")
+            report["image"]["storage_driver"] = images_module().storage()
     print(table(report))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

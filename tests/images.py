@@ -2,14 +2,16 @@
 
 The base images a Dockerfile names cannot be pulled here, so local stand-ins are created under
 the exact names: python:<version>-slim from a debootstrap root filesystem, and uv's image from
-the uv wheel on PyPI. Everything uses vfs storage (see STORAGE), chroot isolation and
-`--pull=never`; RUN steps and containers share the host's network.
+the uv wheel on PyPI. Everything uses overlay storage where this machine can mount it, else vfs
+(see storage()), chroot isolation and `--pull=never`; RUN steps and containers share the host's
+network.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -26,16 +28,45 @@ import pytest
 
 from servers import port_open, require, stop, unavailable
 
-# vfs works anywhere, but copies the whole root filesystem for each layer and container.
-# TEST_BUILDAH_STORAGE=overlay is 10-30 times faster where overlay mounts are allowed; it keeps
-# its own storage, as one storage root holds one driver's images.
-STORAGE = os.environ.get("TEST_BUILDAH_STORAGE", "vfs")
-BUILDAH = ["buildah", "--storage-driver", STORAGE]
-if STORAGE != "vfs":
-    BUILDAH += [
-        f"--root=/var/lib/containers/storage-{STORAGE}",
-        f"--runroot=/run/containers/storage-{STORAGE}",
-    ]
+
+@functools.cache
+def storage() -> str:
+    """The storage driver: TEST_BUILDAH_STORAGE if set, else overlay when it mounts here, else vfs.
+
+    vfs works anywhere but copies the whole root filesystem for each layer and container, so
+    even a fully cached build of the service takes half a minute; overlay (what Docker and
+    podman use) is 5-10 times faster, but cannot mount everywhere (e.g. on an overlay root).
+    """
+    chosen = os.environ.get("TEST_BUILDAH_STORAGE")
+    if chosen:
+        return chosen
+    if shutil.which("buildah") is None:
+        return "vfs"
+    overlay = _buildah_command("overlay")
+
+    def probe(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*overlay, *args], capture_output=True, text=True, check=False, timeout=120
+        )
+
+    created = probe("from", "scratch")
+    if created.returncode != 0:
+        return "vfs"
+    mounted = probe("mount", created.stdout.strip())
+    probe("rm", created.stdout.strip())
+    return "overlay" if mounted.returncode == 0 else "vfs"
+
+
+def _buildah_command(driver: str) -> list[str]:
+    """buildah with storage `driver`; each driver but vfs has its own storage root."""
+    command = ["buildah", "--storage-driver", driver]
+    if driver != "vfs":
+        command += [
+            f"--root=/var/lib/containers/storage-{driver}",
+            f"--runroot=/run/containers/storage-{driver}",
+        ]
+    return command
+
 
 # Debian suites by the Python version they ship as python3 (none ships 3.12 or 3.14).
 PYTHON_SUITES = {"3.11": "bookworm", "3.13": "trixie"}
@@ -84,14 +115,22 @@ def require_buildah() -> None:
 
 
 def buildah(
-    *args: str, check: bool = True, timeout: float = 600
+    *args: str, check: bool = True, timeout: float = 600, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run buildah (with the STORAGE options) on ARGS; fail the test with its output if it fails."""
-    return _run([*BUILDAH, *args], check=check, timeout=timeout)
+    """Run buildah (storage() driver) on ARGS; fail the test with its output if it fails.
+
+    `env` adds to the environment, e.g. TMPDIR: buildah keeps RUN cache mounts under it.
+    """
+    command = [*_buildah_command(storage()), *args]
+    return _run(command, check=check, timeout=timeout, env=env)
 
 
 def _run(
-    command: Sequence[str], *, check: bool = True, timeout: float = 600
+    command: Sequence[str],
+    *,
+    check: bool = True,
+    timeout: float = 600,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a command, capture its output, and fail the test with it when `check` fails."""
     try:
@@ -102,6 +141,7 @@ def _run(
             check=False,
             stdin=subprocess.DEVNULL,
             timeout=timeout,
+            env={**os.environ, **env} if env else None,
         )
     except subprocess.TimeoutExpired as error:
         output = b"".join(o for o in (error.stdout, error.stderr) if isinstance(o, bytes))
@@ -310,7 +350,12 @@ def _uv_binaries(uv_version: str) -> Path:
 
 
 def build(
-    context: Path, tag: str, *extra: str, check: bool = True, timeout: float = 1800
+    context: Path,
+    tag: str,
+    *extra: str,
+    check: bool = True,
+    timeout: float = 1800,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """`buildah bud` the Dockerfile in `context` as `tag` (Docker format, layer cache on).
 
@@ -321,7 +366,7 @@ def build(
         "bud", "--isolation", "chroot", "--pull=never", "--layers", "--force-rm",
         "--format", "docker", "--tag", tag, *extra, str(context),
     ]  # fmt: skip
-    return buildah(*command, check=check, timeout=timeout)
+    return buildah(*command, check=check, timeout=timeout, env=env)
 
 
 def cached_steps(output: str) -> dict[str, bool]:
@@ -364,7 +409,8 @@ def run_command(
         options.append(f"--user={user}")
     if workdir is not None:
         options.append(f"--workingdir={workdir}")
-    return [*BUILDAH, "run", "--isolation", "chroot", *options, container, "--", *command]
+    prefix = _buildah_command(storage())
+    return [*prefix, "run", "--isolation", "chroot", *options, container, "--", *command]
 
 
 def run_in(

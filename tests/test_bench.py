@@ -10,6 +10,7 @@ from types import ModuleType
 
 import pytest
 
+import images
 from helpers import ROOT
 
 
@@ -44,7 +45,7 @@ def test_unknown_variant_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
 def test_smoke_run_writes_every_figure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     output = tmp_path / "bench.json"
     args = ["--runs", "1", "--green-runs", "1", "--variants", "library", "--no-warmup"]
-    args += ["--image-runs", "0"]  # test_image.py builds the image; a second build costs minutes
+    args += ["--image-runs", "0"]  # test_image_part_builds_and_rebuilds covers the image part
     assert bench.main([*args, "--json", str(output)]) == 0
     report = json.loads(output.read_text())
     assert set(report["machine"]) >= {"cpus", "python", "uv", "copier", "template_commit"}
@@ -61,13 +62,23 @@ def test_smoke_run_writes_every_figure(tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_image_figures_are_tabulated() -> None:
     figures = {"median": 1.0, "min": 1.0, "max": 1.0, "runs": 1}
-    names = ["cold_build", "rebuild_after_source_change", "rebuild_share_of_cold",
-             "image_size_mb", "dependency_layer_reused"]  # fmt: skip
     report = {
         "machine": {"cpus": 2, "python": "3.11", "uv": "uv", "copier": "copier"},
         "render": {}, "render_to_green": {},
-        "image": {**dict.fromkeys(names, figures), "storage_driver": "vfs"},
+        "image": {**dict.fromkeys(bench.IMAGE_FIGURES, figures), "storage_driver": "vfs"},
     }  # fmt: skip
     text = bench.table(report)
     assert "service image (buildah, vfs storage; median of 1 runs)" in text
-    assert all(name in text for name in names)
+    assert all(name in text for name in bench.IMAGE_FIGURES)
+
+
+# With test_image.py's builds, on one worker: the two share buildah's storage and caches.
+@pytest.mark.slow
+@pytest.mark.xdist_group("image")
+def test_image_part_builds_and_rebuilds(tmp_path: Path) -> None:
+    images.require_buildah()
+    figures = bench.image_build(tmp_path, 0)
+    assert set(figures) == set(bench.IMAGE_FIGURES)
+    assert figures["dependency_layer_reused"] == 1.0
+    assert figures["image_size_mb"] > 0
+    assert images.inspect_image(bench.IMAGE_TAG) is None  # cleaned up

@@ -89,10 +89,23 @@ def render(
     """
     data = {**IDENTITY, **VARIANTS[variant], **(answers or {}), "skip_setup": True}
     args = [arg for key, value in data.items() for arg in ("-d", f"{key}={value}")]
-    command = [str(BIN / "copier"), "copy", "--trust", "--defaults", "--quiet", "--vcs-ref=HEAD"]
-    if not tasks:
-        command.append("--skip-tasks")
+    command = [*COPY, *([] if tasks else ["--skip-tasks"])]
     return run([*command, *args, str(ROOT), str(dest)], ROOT)
+
+
+COPY = [str(BIN / "copier"), "copy", "--trust", "--defaults", "--quiet", "--vcs-ref=HEAD"]
+
+
+def floor_template(workdir: Path) -> Path:
+    """Make a git template of one question and one file: copier's own cost, before ours."""
+    template = workdir / "floor-template"
+    (template / "t").mkdir(parents=True)
+    (template / "copier.yml").write_text("_subdirectory: t\nname:\n  type: str\n  default: x\n")
+    (template / "t" / "name.txt.jinja").write_text("{{ name }}\n")
+    identity = ["-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+    for args in (["init", "-q"], ["add", "-A"], [*identity, "commit", "-q", "-m", "floor"]):
+        run([tool("git"), *args], template)
+    return template
 
 
 def check_gates(project: Path) -> list[str]:
@@ -259,7 +272,9 @@ def table(report: dict[str, Any]) -> str:
     lines = [f"machine: {report['machine']['cpus']} CPUs, Python {report['machine']['python']}, "
              f"{report['machine']['uv']}, {report['machine']['copier']}", "",
              "render (copier copy, no tasks)    median     min     max   runs"]  # fmt: skip
-    for variant, figures in report["render"].items():
+    floor = report.get("render_floor")
+    rows = {**({"copier alone (1-file template)": floor} if floor else {}), **report["render"]}
+    for variant, figures in rows.items():
         lines.append(f"  {variant:<30} {figures['median']:7.3f} {figures['min']:7.3f} "
                      f"{figures['max']:7.3f} {figures['runs']:6d}")  # fmt: skip
     for variant, phases in report["render_to_green"].items():
@@ -295,10 +310,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     warmup = not args.no_warmup
 
     report: dict[str, Any] = {
-        "machine": machine(), "render": {}, "render_to_green": {}, "image": {},
+        "machine": machine(), "render_floor": {}, "render": {}, "render_to_green": {},
+        "image": {},
     }  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="bench-") as temp:
         workdir = Path(temp)
+        floor = floor_template(workdir)
+
+        def measure_floor(i: int) -> float:
+            dest = workdir / f"render-floor-{i}"
+            seconds = run([*COPY, "--skip-tasks", str(floor), str(dest)], workdir)
+            shutil.rmtree(dest)
+            return seconds
+
+        report["render_floor"] = summary(repeat(args.runs, warmup, measure_floor))
         for variant in variants:
 
             def measure(i: int, variant: str = variant) -> float:

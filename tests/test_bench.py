@@ -50,6 +50,7 @@ def test_smoke_run_writes_every_figure(tmp_path: Path, capsys: pytest.CaptureFix
     report = json.loads(output.read_text())
     assert set(report["machine"]) >= {"cpus", "python", "uv", "copier", "template_commit"}
     assert set(report["render"]["library"]) == {"median", "min", "max", "runs"}
+    assert report["render_floor"]["runs"] == 1
     phases = report["render_to_green"]["library"]
     assert list(phases) == [
         "render", "setup", "uv lock --check", "ruff check", "ruff format", "mypy", "bandit",
@@ -57,7 +58,9 @@ def test_smoke_run_writes_every_figure(tmp_path: Path, capsys: pytest.CaptureFix
     ]  # fmt: skip
     assert phases["total"]["median"] >= phases["setup"]["median"]
     assert report["image"] == {}
-    assert "render-to-green: library" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "render-to-green: library" in out
+    assert "copier alone (1-file template)" in out
 
 
 def test_image_figures_are_tabulated() -> None:

@@ -60,7 +60,7 @@ test-fast: $(VENV)/.synced $(ACTIONLINT) ## Run the quick tests only (no uv sync
 	$(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS)
 
 .PHONY: bench
-bench: $(VENV)/.synced ## Time renders and render-to-green per variant: make bench [BENCH_ARGS="--runs 10"]
+bench: $(VENV)/.synced ## Time renders, render-to-green per variant and the image: make bench [BENCH_ARGS="--runs 10"]
 	$(VENV)/bin/python benchmarks/bench.py --json .cache/bench/latest.json $(BENCH_ARGS)
 
 .PHONY: lint

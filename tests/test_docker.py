@@ -258,7 +258,13 @@ def test_dockerfile_stages_keep_dependencies_in_their_own_layer(stack: str, proj
         f"python:{python}-slim",
     ]  # fmt: skip
     assert ("COPY", "--from=uv /uv /uvx /bin/") in steps
-    assert not [a for k, a in steps if k == "COPY" and "--from=" in a and ":" in a.split()[0]]
+    # Every --from (COPY, RUN --mount) names an earlier stage, never an image directly.
+    stages: list[str] = []
+    for keyword, arguments in steps:
+        for source in re.findall(r"--(?:mount=\S*?)?from=([^\s,]+)", arguments):
+            assert source in stages, f"{keyword} {arguments}: {source} is not an earlier stage"
+        if keyword == "FROM":
+            stages.append(arguments.rsplit(" AS ", 1)[-1])
     runs = [arguments for keyword, arguments in steps if keyword == "RUN"]
     # Dependencies from the lock file alone, before the source arrives: a cached layer.
     assert steps.index(("COPY", "pyproject.toml uv.lock ./")) < steps.index(("RUN", runs[0]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -90,20 +91,46 @@ def test_redis_stops_when_the_body_raises(tmp_path: Path) -> None:
     assert not port_open(int(urls[0].rsplit(":", 1)[1].split("/")[0]))
 
 
+def test_storage_driver_is_forced_by_the_environment_or_probed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TEST_BUILDAH_STORAGE", "vfs")
+    images.storage.cache_clear()
+    try:
+        assert images.storage() == "vfs"
+        monkeypatch.delenv("TEST_BUILDAH_STORAGE")
+        images.storage.cache_clear()
+        if not shutil.which("buildah"):
+            assert images.storage() == "vfs"
+            return
+        overlay = [*images._buildah_command("overlay"), "containers", "--all", "--quiet"]
+        before = subprocess.run(overlay, capture_output=True, text=True, check=False).stdout
+        assert images.storage() in {"overlay", "vfs"}
+        after = subprocess.run(overlay, capture_output=True, text=True, check=False).stdout
+        assert after == before, "the probe left a container behind"
+    finally:
+        images.storage.cache_clear()
+
+
 def test_no_stand_in_for_a_python_debian_does_not_ship() -> None:
     with pytest.raises(ValueError, match=r"no Debian suite ships Python 3\.12"):
         images.stand_in_python_image("3.12")
 
 
+# As the template's Dockerfile takes uv: a stage named after uv's image, copied from in one
+# stage and bind-mounted in another.
 TWO_STAGES = """\
+FROM {uv_image} AS uv
+
 FROM python:3.11-slim AS builder
-COPY --from={uv_image} /uv /bin/uv
+COPY --from=uv /uv /bin/uv
 RUN --mount=type=cache,target=/root/.cache/uv \\
     UV_PYTHON_DOWNLOADS=never UV_LINK_MODE=copy uv venv /opt/venv \\
     && uv pip install --python /opt/venv/bin/python iniconfig==2.0.0
 
 FROM python:3.11-slim
 COPY --from=builder /opt/venv /opt/venv
+RUN --mount=type=bind,from=uv,source=/uv,target=/bin/uv uv --version > /opt/uv-version
 USER 10001
 """
 
@@ -129,6 +156,11 @@ def test_two_stage_image_with_uv_builds_and_runs(tmp_path: Path) -> None:
         code = "import os, sys, iniconfig; print(os.getuid(), sys.prefix, sys.version_info[:2])"
         result = images.run_in(tag, ["/opt/venv/bin/python", "-c", code])
         assert result.stdout.strip() == "10001 /opt/venv (3, 11)"
+        # uv ran from the mount and did not stay in the image.
+        assert images.run_in(tag, ["cat", "/opt/uv-version"]).stdout.split()[:2] == [
+            "uv", uv_version,
+        ]  # fmt: skip
+        assert images.run_in(tag, ["ls", "/bin/uv"], check=False).returncode != 0
         # A server in the image answers on the host's loopback, and stops with the block.
         port = free_port()
         server = ["/opt/venv/bin/python", "-m", "http.server", "--bind", "127.0.0.1", str(port)]

@@ -33,7 +33,7 @@ TESTED = {
     # test_auto_sync.py
     "auto-sync", "check-sync", "remove-sync", "setup-sync", "sync-log",
     # test_service.py
-    "beat", "db-shell", "flower", "migrate", "ready", "redis-cli", "run", "worker",
+    "beat", "db-shell", "flower", "migrate", "migration", "ready", "redis-cli", "run", "worker",
     # this module, against a stand-in docker CLI and without one
     "docker-build", "docker-compose-config", "docker-compose-down", "docker-compose-logs",
     "docker-compose-ps", "docker-compose-up", "docker-push", "docker-run",
@@ -45,7 +45,7 @@ TESTED = {
 SYNC = {"auto-sync", "check-sync", "remove-sync", "setup-sync", "sync-log"}
 # A service's targets, by the `services` answer they need ("" for every service).
 SERVICE = {
-    "": {"env", "run", "migrate", "ready", "db-shell"},
+    "": {"env", "run", "migrate", "migration", "ready", "db-shell"},
     "redis": {"redis-cli"},
     "celery": {"worker", "beat", "flower"},
 }

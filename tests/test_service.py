@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import time
 import urllib.error
@@ -151,6 +152,32 @@ def test_migrate_ready_and_db_shell_on_the_embedded_database(project: Path) -> N
     require("sqlite3", "sqlite3")
     shell = run(["make", "db-shell"], project, input="select count(*) from notes;\n")
     assert shell.stdout.strip() == "0"
+
+
+def test_a_model_change_becomes_a_migration_that_passes_the_checks(tmp_path: Path) -> None:
+    """make migration writes what models.py adds, make migrate applies it, make check passes."""
+    path = render(tmp_path / "project", {"services": [], "use_docker": False}, setup=True)
+    commit_all(path, "Initial commit")
+    unnamed = run(["make", "migration"], path, check=False)
+    assert unnamed.returncode == 2
+    assert 'say what it does: make migration MSG="' in unnamed.stderr
+    same = run(["make", "migration", "MSG=nothing"], path, check=False)
+    assert same.returncode != 0
+    assert "new-migration: the database already matches models.py" in same.stderr
+    models = path / "src" / PACKAGE / "models.py"
+    column = '    done: Mapped[bool] = mapped_column(default=False, server_default="0")\n'
+    models.write_text(models.read_text() + column)
+    written = run(["make", "migration", 'MSG=add a "done" flag to notes'], path)
+    versions = path / "src" / PACKAGE / "migrations" / "versions"
+    migration = versions / "v0002_add_a_done_flag_to_notes.py"
+    assert f"Wrote {migration}: review it" in written.stdout
+    assert "batch_op.add_column" in migration.read_text()
+    run(["make", "migrate"], path)
+    with contextlib.closing(sqlite3.connect(path / "var" / "app.db")) as database:
+        columns = {row[1] for row in database.execute("PRAGMA table_info(notes)")}
+    assert "done" in columns
+    # The new file meets the project's bar: ruff, mypy strict, the tests and their coverage gate.
+    run(["make", "check"], path)
 
 
 def test_run_serves_the_api(project: Path, tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ SERVICE_ONLY = {
     "src/acme_billing/settings.py",
     "src/acme_billing/migrations/__init__.py",
     "src/acme_billing/migrations/env.py",
+    "src/acme_billing/migrations/script.py.mako",
     "src/acme_billing/migrations/versions/v0001_create_notes.py",
     *(f"tests/{name}.py" for name in ("conftest", "test_app", "test_db", "test_healthcheck")),
     "tests/test_main.py",

@@ -159,25 +159,39 @@ def test_a_model_change_becomes_a_migration_that_passes_the_checks(tmp_path: Pat
     path = render(tmp_path / "project", {"services": [], "use_docker": False}, setup=True)
     commit_all(path, "Initial commit")
     unnamed = run(["make", "migration"], path, check=False)
-    assert unnamed.returncode == 2
-    assert 'say what it does: make migration MSG="' in unnamed.stderr
+    assert unnamed.returncode != 0
+    assert 'make migration needs MSG, what the migration does: make migration MSG="' in (
+        unnamed.stderr
+    )
+    assert not (path / "var").exists(), "the database was migrated before MSG was checked"
     same = run(["make", "migration", "MSG=nothing"], path, check=False)
     assert same.returncode != 0
     assert "new-migration: the database already matches models.py" in same.stderr
+    # A flag and a timestamp of the project's own UTCDateTime type.
     models = path / "src" / PACKAGE / "models.py"
-    column = '    done: Mapped[bool] = mapped_column(default=False, server_default="0")\n'
-    models.write_text(models.read_text() + column)
-    written = run(["make", "migration", 'MSG=add a "done" flag to notes'], path)
+    columns = (
+        '    done: Mapped[bool] = mapped_column(default=False, server_default="0")\n'
+        "    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())\n"
+    )
+    models.write_text(models.read_text() + columns)
+    written = run(["make", "migration", 'MSG=add a "done" flag and time to notes'], path)
     versions = path / "src" / PACKAGE / "migrations" / "versions"
-    migration = versions / "v0002_add_a_done_flag_to_notes.py"
+    migration = versions / "v0002_add_a_done_flag_and_time_to_notes.py"
     assert f"Wrote {migration}: review it" in written.stdout
-    assert "batch_op.add_column" in migration.read_text()
+    source = migration.read_text()
+    assert "batch_op.add_column" in source
+    assert 'sa.Column("done_at", sa.DateTime(timezone=True), nullable=True)' in source
     run(["make", "migrate"], path)
     with contextlib.closing(sqlite3.connect(path / "var" / "app.db")) as database:
-        columns = {row[1] for row in database.execute("PRAGMA table_info(notes)")}
-    assert "done" in columns
-    # The new file meets the project's bar: ruff, mypy strict, the tests and their coverage gate.
+        added = {row[1] for row in database.execute("PRAGMA table_info(notes)")}
+    assert {"done", "done_at"} <= added
+    # The new file meets the project's bar: ruff, mypy strict, the tests and their coverage gate;
+    # and the tests write no migration of their own.
     run(["make", "check"], path)
+    status = run(["git", "status", "--porcelain", "--untracked-files=all"], path).stdout
+    assert sorted(status.splitlines()) == sorted(
+        [f" M src/{PACKAGE}/models.py", f"?? {migration.relative_to(path)}"]
+    )
 
 
 def test_run_serves_the_api(project: Path, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""${message}.
+"""Migration ${up_revision}: ${message}.
 
 Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
@@ -15,10 +15,10 @@ depends_on: str | None = ${repr(depends_on)}
 
 
 def upgrade() -> None:
-    """${message}."""
+    """Apply: ${message}."""
     ${upgrades if upgrades else "pass"}
 
 
 def downgrade() -> None:
-    """Revert: ${message[:1].lower() + message[1:]}."""
+    """Revert: ${message}."""
     ${downgrades if downgrades else "pass"}

@@ -6,10 +6,12 @@ import sys
 import time
 from typing import TextIO
 
-# Attributes every LogRecord has; anything else was passed through `extra=`.
+# Attributes every LogRecord has; anything else was passed through `extra=`. uvicorn passes
+# `color_message`, a copy of the message with terminal colours.
 _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
     "asctime",
+    "color_message",
 }
 
 TEXT_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
@@ -21,6 +23,25 @@ LEVELS = {
     "INFO": logging.INFO,
     "DEBUG": logging.DEBUG,
 }
+
+
+def _extra_fields(record: logging.LogRecord) -> dict[str, object]:
+    """Return the fields a record got through `extra=` or a filter, such as `request_id`."""
+    return {key: value for key, value in vars(record).items() if key not in _RECORD_FIELDS}
+
+
+class TextFormatter(logging.Formatter):
+    """Readable lines: time, level, logger and message, then the extra fields as key=value."""
+
+    def __init__(self) -> None:
+        """Format with TEXT_FORMAT."""
+        super().__init__(TEXT_FORMAT)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 # logging's name
+        """Return the line before any traceback, with the extra fields at its end."""
+        fields = " ".join(f"{key}={value}" for key, value in _extra_fields(record).items())
+        line = super().formatMessage(record)
+        return f"{line} {fields}" if fields else line
 
 
 class JsonFormatter(logging.Formatter):
@@ -35,9 +56,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        entry.update(
-            (key, value) for key, value in vars(record).items() if key not in _RECORD_FIELDS
-        )
+        entry.update(_extra_fields(record))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
@@ -70,7 +89,7 @@ def configure_logging(
         json_format = not target.isatty()
     handler = logging.StreamHandler(target)
     handler.set_name(__name__)
-    handler.setFormatter(JsonFormatter() if json_format else logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(JsonFormatter() if json_format else TextFormatter())
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == __name__]:
         root.removeHandler(old)

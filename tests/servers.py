@@ -163,14 +163,20 @@ def postgres_server(base: Path, *, user: str = "app", db: str = "app") -> Iterat
     """Start a throwaway PostgreSQL cluster in `base` on a free loopback port; always stop it.
 
     The yielded user owns `db` and logs in with a password over TCP (scram-sha-256).
-    As root the server runs as the postgres (or nobody) account, which is given `base`.
+    As root the server runs as the postgres (or nobody) account, in a directory of its own.
     """
     initdb, pg_ctl = require("initdb"), require("pg_ctl")
     psql = require("psql", "postgresql-client")
     account = _server_user()
     base.mkdir(parents=True, exist_ok=True)
-    data, log = base / "pgdata", base / "postgres.log"
-    sockets = base / "pgsocket"
+    # Run as another account, the server keeps its files in a directory of their own: pytest
+    # resets its base temp directory (where `base` usually is) to mode 0700 whenever a session
+    # starts, and the suite starts rendered projects' pytest alongside, which would lock the
+    # server's account out of its own data mid-test.
+    own = Path(tempfile.mkdtemp(prefix="pg-")) if account is not None else None
+    home = own or base
+    data, log = home / "pgdata", home / "postgres.log"
+    sockets = home / "pgsocket"
     # A Unix socket path must fit in 107 bytes: fall back to a short directory.
     short_sockets = len(str(sockets.resolve() / ".s.PGSQL.65535")) > 100
     if short_sockets:
@@ -227,6 +233,8 @@ def postgres_server(base: Path, *, user: str = "app", db: str = "app") -> Iterat
         _stop_postgres(account, pg_ctl, data)
         if short_sockets:
             shutil.rmtree(sockets, ignore_errors=True)
+        if own is not None:
+            shutil.rmtree(own, ignore_errors=True)
 
 
 def _wait_for_postgres(sockets: Path, port: int, log: Path) -> None:

@@ -46,8 +46,11 @@ def test_postgres_serves_its_password_user_and_stops(tmp_path: Path) -> None:
         wrong = psql(pg.url.replace(pg.password, "wrong"), "select 1")
         assert wrong.returncode != 0
         assert "password authentication failed" in wrong.stderr
+        postmaster = int((pg.data_dir / "postmaster.pid").read_text().split()[0])
     assert not port_open(pg.port)
-    assert not (pg.data_dir / "postmaster.pid").exists()
+    # Gone, or a zombie that init has yet to reap: either way it no longer runs.
+    stat = Path(f"/proc/{postmaster}/stat")
+    assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
 
 
 def test_postgres_stops_when_the_body_raises(tmp_path: Path) -> None:

@@ -204,7 +204,8 @@ def test_lint_fix_applies_safe_fixes(project: Path) -> None:
     module.write_text(original.replace('"""\n', '"""\n\nimport os\n', 1))
     assert make(project, "lint", check=False).count("F401") == 1
     try:
-        assert "Found 1 error (1 fixed, 0 remaining)" in make(project, "lint-fix")
+        # ruff may count the unused import and the import block it leaves as one fix or two.
+        assert re.search(r"Found \d+ errors? \(\d+ fixed, 0 remaining\)", make(project, "lint-fix"))
         assert "import os" not in module.read_text()
         make(project, "lint")
     finally:

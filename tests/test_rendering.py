@@ -36,17 +36,21 @@ ALWAYS = {
     "tests/test_log.py",
     "tests/test_package.py",
 }
+SERVICE_MODULES = (
+    "__main__", "api/__init__", "api/health", "api/notes", "app", "cli", "db", "dependencies",
+    "healthcheck", "middleware", "migrations/__init__", "migrations/env", "models", "programs",
+    "schemas", "services", "settings",
+)  # fmt: skip
+SERVICE_TESTS = (
+    "conftest", "test_app", "test_cli", "test_db", "test_health", "test_healthcheck",
+    "test_middleware", "test_notes", "test_programs", "test_services", "test_settings",
+)  # fmt: skip
 SERVICE_ONLY = {
     ".env.example",
-    *(f"src/acme_billing/{name}.py" for name in ("__main__", "app", "db", "healthcheck", "models")),
-    "src/acme_billing/settings.py",
-    "src/acme_billing/migrations/__init__.py",
-    "src/acme_billing/migrations/env.py",
+    *(f"src/acme_billing/{name}.py" for name in SERVICE_MODULES),
     "src/acme_billing/migrations/script.py.mako",
     "src/acme_billing/migrations/versions/v0001_create_notes.py",
-    *(f"tests/{name}.py" for name in ("conftest", "test_app", "test_db", "test_healthcheck")),
-    "tests/test_main.py",
-    "tests/test_settings.py",
+    *(f"tests/{name}.py" for name in SERVICE_TESTS),
 }
 # Files of the backing services a service may choose (`services`).
 BACKING = {

@@ -1,9 +1,14 @@
-"""Logging setup: readable lines in a terminal, one JSON object per line elsewhere."""
+"""Logging: readable lines in a terminal, JSON lines elsewhere, each tagged with its request id."""
 
 import json
 import logging
+import re
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TextIO
 
 # Attributes every LogRecord has; anything else was passed through `extra=`. uvicorn passes
@@ -17,12 +22,50 @@ _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))
 TEXT_FORMAT = "%(asctime)s %(levelname)-8s %(name)s: %(message)s"
 
 LEVELS = {
-    "CRITICAL": logging.CRITICAL,
-    "ERROR": logging.ERROR,
-    "WARNING": logging.WARNING,
-    "INFO": logging.INFO,
     "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARNING": logging.WARNING,
+    "ERROR": logging.ERROR,
+    "CRITICAL": logging.CRITICAL,
 }
+
+# The id of the request being served, if any (see request_id()).
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+# Accept a caller's id only when it is short and cannot break a log line.
+_REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,128}")
+
+
+def parse_level(level: str | int) -> int:
+    """Turn "debug", " INFO " or logging.INFO into a logging level, or raise ValueError."""
+    if isinstance(level, int):
+        return level
+    value = LEVELS.get(level.strip().upper())
+    if value is None:
+        msg = f"unknown log level {level!r}: use {', '.join(LEVELS)}"
+        raise ValueError(msg)
+    return value
+
+
+@contextmanager
+def request_id(offered: str = "") -> Iterator[str]:
+    """Tag what is logged inside with a request id: `offered` when it is safe, else a new one."""
+    value = offered if _REQUEST_ID_PATTERN.fullmatch(offered) else uuid.uuid4().hex
+    token = REQUEST_ID.set(value)
+    try:
+        yield value
+    finally:
+        REQUEST_ID.reset(token)
+
+
+class RequestIdFilter(logging.Filter):
+    """Add the current request's id to records logged while serving it, as `request_id`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Tag the record; never drop it."""
+        current = REQUEST_ID.get()
+        if current is not None:
+            record.request_id = current
+        return True
 
 
 def _extra_fields(record: logging.LogRecord) -> dict[str, object]:
@@ -62,20 +105,6 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-def parse_level(level: str | int) -> int:
-    """Turn "debug", "INFO", "20" or 20 into a logging level, or raise ValueError."""
-    if isinstance(level, int):
-        return level
-    text = level.strip().upper()
-    if text.isdigit():
-        return int(text)
-    value = LEVELS.get(text)
-    if value is None:
-        msg = f"unknown log level {level!r}: use DEBUG, INFO, WARNING, ERROR or CRITICAL"
-        raise ValueError(msg)
-    return value
-
-
 def configure_logging(
     level: str | int = "INFO", *, json_format: bool | None = None, stream: TextIO | None = None
 ) -> logging.Handler:
@@ -90,6 +119,7 @@ def configure_logging(
     handler = logging.StreamHandler(target)
     handler.set_name(__name__)
     handler.setFormatter(JsonFormatter() if json_format else TextFormatter())
+    handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == __name__]:
         root.removeHandler(old)

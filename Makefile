@@ -63,12 +63,19 @@ test-fast: $(VENV)/.synced $(ACTIONLINT) ## Run the quick tests only (no uv sync
 bench: $(VENV)/.synced ## Time renders, render-to-green per variant and the image: make bench [BENCH_ARGS="--runs 10"]
 	$(VENV)/bin/python benchmarks/bench.py --json .cache/bench/latest.json $(BENCH_ARGS)
 
+# The scripts are shellchecked as a project gets them: rendered (the defaults render every one).
+LINT_RENDER := .cache/lint/project
+
 .PHONY: lint
-lint: $(VENV)/.synced ## Lint, format-check and type-check the template's own code
+lint: $(VENV)/.synced ## Lint, format-check, type-check and scan the template's code and scripts
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/shellcheck template/scripts/*.sh .ci/run
+	$(VENV)/bin/bandit -q -r hooks extensions benchmarks
+	rm -rf $(LINT_RENDER)
+	PYTHONWARNINGS="ignore:Dirty template changes" $(VENV)/bin/copier copy --quiet \
+	  --trust --defaults --skip-tasks --vcs-ref=HEAD -d project_name=Lint "$(CURDIR)" $(LINT_RENDER)
+	$(VENV)/bin/shellcheck .ci/run $(LINT_RENDER)/scripts/*.sh
 
 .PHONY: clean
 clean: ## Remove caches (keeps .tools and .venv)

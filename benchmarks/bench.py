@@ -27,37 +27,19 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-IDENTITY = {
-    "project_name": "Bench Service",
-    "author_name": "Bench",
-    "author_email": "bench@example.com",
-    "github_owner": "bench",
-}
-# The variants of tests/helpers.py, by the answers that make them differ.
-VARIANTS: dict[str, dict[str, Any]] = {
-    "defaults": {},
-    "library": {"project_type": "library", "use_github_actions": False},
-    "service-no-docker": {"use_docker": False},
-    "everything-off": {
-        "use_docker": False, "auto_sync": False, "use_github_actions": False,
-        "use_dependabot": False, "use_pre_commit": False,
-    },
-}  # fmt: skip
-
-
-def environment() -> dict[str, str]:
-    """Return a user's environment: no outer virtualenv, make or uv pins; our uv on PATH."""
-    skip = {"VIRTUAL_ENV", "UV_PYTHON", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"}
-    env = {key: value for key, value in os.environ.items() if key not in skip}
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    return env
+# The test suite's harness: its variants (tests/variants.yml), identity and user environment.
+sys.path.insert(0, str(ROOT / "tests"))
+from helpers import clean_env, load_extension  # noqa: E402
+from project import BASE_ANSWERS, VARIANTS  # noqa: E402
 
 
 def tool(name: str) -> str:
     """Return the path of a program on PATH, or fail with its name."""
-    path = shutil.which(name, path=environment()["PATH"])
+    path = shutil.which(name, path=clean_env()["PATH"])
     if path is None:
         raise RuntimeError(f"{name} not found on PATH")
     return path
@@ -67,7 +49,7 @@ def run(command: Sequence[str], cwd: Path) -> float:
     """Run a command; return its wall-clock seconds; raise with its output when it fails."""
     started = time.perf_counter()
     result = subprocess.run(  # nosec B603 # argument list, no shell
-        list(command), cwd=cwd, env=environment(), capture_output=True, text=True, check=False
+        list(command), cwd=cwd, env=clean_env(), capture_output=True, text=True, check=False
     )
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
@@ -87,10 +69,12 @@ def render(
     with them, the task runs `git init` and skips only the setup, which is timed on its own.
     `answers` override the variant's.
     """
-    data = {**IDENTITY, **VARIANTS[variant], **(answers or {}), "skip_setup": True}
-    args = [arg for key, value in data.items() for arg in ("-d", f"{key}={value}")]
-    command = [*COPY, *([] if tasks else ["--skip-tasks"])]
-    return run([*command, *args, str(ROOT), str(dest)], ROOT)
+    data = {**BASE_ANSWERS, **VARIANTS[variant], **(answers or {}), "skip_setup": True}
+    # A data file keeps each answer's type (a list of services, "3.10" as text).
+    answers_file = dest.parent / f"{dest.name}-answers.yml"
+    answers_file.write_text(yaml.safe_dump(data), encoding="utf-8")
+    command = [*COPY, *([] if tasks else ["--skip-tasks"]), f"--data-file={answers_file}"]
+    return run([*command, str(ROOT), str(dest)], ROOT)
 
 
 COPY = [str(BIN / "copier"), "copy", "--trust", "--defaults", "--quiet", "--vcs-ref=HEAD"]
@@ -113,7 +97,7 @@ def floor_template(workdir: Path) -> Path:
 def check_gates(project: Path) -> list[str]:
     """Return the commands `make check` runs, read from the Makefile itself (`make -n`)."""
     result = subprocess.run(  # nosec B603 # fixed arguments
-        [tool("make"), "-n", "check"], cwd=project, env=environment(), capture_output=True,
+        [tool("make"), "-n", "check"], cwd=project, env=clean_env(), capture_output=True,
         text=True, check=True,
     )  # fmt: skip
     return [line for line in result.stdout.splitlines() if line and not line.startswith("make")]
@@ -153,8 +137,6 @@ def buildah_usable() -> bool:
 
 def images_module() -> ModuleType:
     """tests/images.py, the tests' buildah recipe: imported only when images are measured."""
-    if str(ROOT / "tests") not in sys.path:
-        sys.path.insert(0, str(ROOT / "tests"))
     return importlib.import_module("images")
 
 
@@ -168,7 +150,7 @@ def timed(action: Callable[[], object]) -> float:
 def image_build(workdir: Path, run_number: int) -> dict[str, float]:
     """Time the defaults' image: cold builds, an unchanged build, the rebuild after one edit."""
     images = images_module()
-    uv_version = importlib.import_module("helpers").load_extension().uv_version()
+    uv_version = load_extension().uv_version()
 
     project = workdir / f"image-{run_number}"
     render(project, "defaults", answers=IMAGE_ANSWERS)
@@ -190,8 +172,7 @@ def image_build(workdir: Path, run_number: int) -> dict[str, float]:
         unchanged = timed(lambda: build(TMPDIR=fresh))
         module = next((project / "src").glob("*/app.py"))
         # A change no earlier run made, or buildah's layer cache would serve it.
-        edited = f'"""The HTTP API ({uuid.uuid4().hex})'
-        module.write_text(module.read_text().replace('"""The HTTP API', edited, 1))
+        module.write_text(f"{module.read_text()}# {uuid.uuid4().hex}\n")
         started = time.perf_counter()
         result = build(TMPDIR=fresh)
         rebuild = time.perf_counter() - started
@@ -240,7 +221,7 @@ def version_of(command: Sequence[str]) -> str:
     """First line a tool prints for its version, or "absent"."""
     try:
         result = subprocess.run(  # nosec B603 # fixed argument list
-            list(command), capture_output=True, text=True, check=False, env=environment()
+            list(command), capture_output=True, text=True, check=False, env=clean_env()
         )
     except OSError:
         return "absent"

@@ -1,4 +1,4 @@
-"""Fixtures shared by the test modules."""
+"""Fixtures shared by the test modules: renders of the variants, and a template repository."""
 
 from __future__ import annotations
 
@@ -6,29 +6,58 @@ import shutil
 from pathlib import Path
 
 import pytest
+from pytest_copie.plugin import Copie
 
-from helpers import ROOT, VARIANTS, commit_all, render, run
+from helpers import ROOT, commit_all, git
+from project import VARIANTS, Project, Renderer, TemplateRepo
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Send the tests of one set-up variant (`green`) to one worker: it is set up once."""
+    for item in items:
+        if "green" in getattr(item, "fixturenames", ()):
+            variant = item.callspec.params["variant"]  # type: ignore[attr-defined]
+            item.add_marker(pytest.mark.xdist_group(f"green-{variant}"))
+
+
+@pytest.fixture(scope="session")
+def renderer(copie_session: Copie) -> Renderer:
+    """Renders that last the session, for module- and session-scoped fixtures."""
+    return Renderer(copie_session)
+
+
+@pytest.fixture
+def render(copie: Copie) -> Renderer:
+    """Render a variant for this test alone (removed after it): render("library", setup=True)."""
+    return Renderer(copie)
 
 
 @pytest.fixture(scope="session", params=sorted(VARIANTS))
 def variant(request: pytest.FixtureRequest) -> str:
-    """Name of a variant in VARIANTS."""
+    """The name of a variant of tests/variants.yml."""
     return str(request.param)
 
 
 @pytest.fixture(scope="session")
-def rendered(variant: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The variant rendered without the setup task (fast; shared by read-only tests)."""
-    return render(tmp_path_factory.mktemp(variant) / "project", VARIANTS[variant])
+def rendered(variant: str, renderer: Renderer) -> Project:
+    """The variant rendered without the setup task (fast; tests only read it)."""
+    return renderer.variant(variant)
+
+
+@pytest.fixture(scope="session")
+def green(variant: str, renderer: Renderer) -> Project:
+    """The variant rendered with its post-generation setup, as `copier copy` does it."""
+    return renderer.variant(variant, setup=True)
 
 
 @pytest.fixture
-def template(tmp_path: Path) -> Path:
-    """A copy of the working tree as a template repository tagged v1."""
+def template(tmp_path: Path, copie: Copie) -> TemplateRepo:
+    """The working tree as a template repository, released as v1; renders come from it."""
     repo = tmp_path / "template"
     ignore = shutil.ignore_patterns(".git", ".venv", ".tools", ".cache", "__pycache__")
     shutil.copytree(ROOT, repo, ignore=ignore)
-    run(["git", "init", "-q", "-b", "main"], repo)
+    git(repo, "init", "-q", "-b", "main")
     commit_all(repo, "v1")
-    run(["git", "tag", "v1"], repo)
-    return repo
+    git(repo, "tag", "v1")
+    return TemplateRepo(repo, Renderer(copie, repo))

@@ -26,7 +26,8 @@ from typing import Any
 
 import pytest
 
-from servers import port_open, require, stop, unavailable
+from helpers import unavailable
+from servers import port_open, require, stop
 
 
 @functools.cache

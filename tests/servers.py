@@ -15,9 +15,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
+
+from helpers import run, unavailable
 
 # The Debian package that provides each command, for the skip message.
 APT_PACKAGES = {
@@ -50,13 +52,6 @@ def find_tool(tool: str) -> str | None:
             if (version / "bin" / tool).is_file():
                 return str(version / "bin" / tool)
     return found
-
-
-def unavailable(reason: str) -> NoReturn:
-    """Skip the test for `reason`, or fail it when CI is set: CI must not skip silently."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI is set, so this fails instead of skipping")
-    pytest.skip(reason)
 
 
 def require(tool: str, package: str | None = None) -> str:
@@ -106,6 +101,20 @@ class Postgres:
     def url(self) -> str:
         """postgresql://user:password@127.0.0.1:port/db."""
         return f"postgresql://{self.user}:{self.password}@{self.host}:{self.port}/{self.db}"
+
+    def query(self, sql: str, *values: object) -> str:
+        """One query's unaligned result, as the password user; `:v1`, `:v2`… take `values`."""
+        return psql(self.url, sql, *values).stdout.strip()
+
+
+def psql(
+    url: str, sql: str, *values: object, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run `sql` through psql on `url`; `:v1`, `:v2`… take `values`. No psqlrc, no PG* variables."""
+    bound = [f"--set=v{n}={value}" for n, value in enumerate(values, 1)]
+    command = [require("psql"), "--no-psqlrc", "-tA", "--set=ON_ERROR_STOP=1", *bound, url]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
+    return run(command, Path.cwd(), env=env, check=check, input=sql)
 
 
 def _server_user() -> pwd.struct_passwd | None:

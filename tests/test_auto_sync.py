@@ -16,22 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from helpers import GIT_ID, clean_env, render, run
+from helpers import clean_env, git, run
+from project import Renderer
 
 CRON_PATH = "/usr/bin:/bin"
 
 
 @pytest.fixture(scope="module")
-def seed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A rendered project (defaults: auto-sync every 3 hours), not yet a repository."""
-    project = render(tmp_path_factory.mktemp("seed") / "project")
-    shutil.rmtree(project / ".git")
-    return project
-
-
-def git(repo: Path, *args: str, check: bool = True) -> str:
-    """Run git with a fixed identity; return stdout."""
-    return run(["git", *args], repo, env=clean_env(**GIT_ID), check=check).stdout.strip()
+def seed(renderer: Renderer) -> Path:
+    """A service that auto-syncs every 3 hours; each test copies it."""
+    return renderer.render(sync_interval_hours=3).path
 
 
 def commit_file(repo: Path, name: str, text: str, message: str) -> str:
@@ -88,7 +82,7 @@ def repos(seed: Path, tmp_path: Path) -> Repos:
     remote = tmp_path / "remote.git"
     run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], tmp_path)
     work = tmp_path / "seed"
-    shutil.copytree(seed, work)
+    shutil.copytree(seed, work, ignore=shutil.ignore_patterns(".git"))
     git(work, "init", "-q", "-b", "main")
     git(work, "add", "-A")
     git(work, "commit", "-q", "-m", "Initial commit")

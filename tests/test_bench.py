@@ -3,28 +3,15 @@ figures, never their values: speed is measured by `make bench`, not asserted by 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 import images
-from helpers import ROOT
+from helpers import ROOT, load_module
 
-
-def load_bench() -> ModuleType:
-    """Import benchmarks/bench.py by path."""
-    spec = importlib.util.spec_from_file_location("bench", ROOT / "benchmarks" / "bench.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = load_bench()
+bench = load_module(ROOT / "benchmarks" / "bench.py")
 
 
 def test_gate_names() -> None:

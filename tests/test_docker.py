@@ -9,28 +9,18 @@ And they follow the answers: only the chosen backing services, every dependency 
 from __future__ import annotations
 
 import json
-import os
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from helpers import VARIANTS, load_extension, render, run
+from helpers import dev_tool, load_extension, run
+from project import Project, Renderer
 
-BIN = Path(sys.executable).parent
 DOCKER_FILES = ("Dockerfile", ".dockerignore", "compose.yaml")
 
-# `services` answers (with other answers that change the files), each rendered once.
-STACKS: dict[str, dict[str, Any]] = {
-    "all": {},
-    "none": {"services": [], "python_version": "3.13", "license": "Proprietary"},
-    "postgres": {"services": ["postgres"]},
-    "redis": {"services": ["redis"], "python_version": "3.11"},
-    "redis-celery": {"services": ["redis", "celery"], "license": "Apache-2.0"},
-}
 CELERY = {"worker", "beat", "flower"}
 IMAGE_SERVICES = {"app", "migrate", *CELERY}  # the services that run the project's image
 # What the app reads from its environment (or .env): never baked into the image.
@@ -48,30 +38,10 @@ IMAGE_ENV = {
 }  # fmt: skip
 
 
-def require(path: Path) -> str:
-    """A validator from .venv; skip outside CI when it is missing, fail in CI."""
-    if not path.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{path.name} is missing in CI: `make test` installs it")
-        pytest.skip(f"{path.name} is not installed (`make dev` installs it)")
-    return str(path)
-
-
-def chosen(answers: dict[str, Any]) -> list[str]:
-    """The `services` answer, with copier.yml's default."""
-    return list(answers.get("services", ["postgres", "redis", "celery"]))
-
-
-@pytest.fixture(scope="module", params=sorted(STACKS))
-def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Name of a STACKS entry."""
-    return str(request.param)
-
-
-@pytest.fixture(scope="module")
-def project(stack: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The stack rendered without setup."""
-    return render(tmp_path_factory.mktemp(f"docker-{stack}") / "p", STACKS[stack])
+def with_docker(rendered: Project) -> Project:
+    """`rendered`, or a skip when this variant has no container files (`use_docker`)."""
+    rendered.skip_unless("use_docker")
+    return rendered
 
 
 def compose(project: Path) -> dict[str, Any]:
@@ -121,21 +91,26 @@ def labels(project: Path) -> dict[str, str]:
     return found
 
 
-def test_hadolint_passes_without_ignores(project: Path) -> None:
-    hadolint = require(BIN / "hadolint")
+def test_hadolint_passes_without_ignores(rendered: Project) -> None:
+    docker = with_docker(rendered)
+    hadolint = dev_tool("hadolint")
+    project = docker.path
     text = (project / "Dockerfile").read_text(encoding="utf-8")
     assert "hadolint" not in text
     assert not list(project.glob(".hadolint.y*ml"))
     run([hadolint, "--no-color", "--failure-threshold", "style", "Dockerfile"], project)
 
 
-def test_compose_matches_the_compose_specification(project: Path) -> None:
-    check = require(BIN / "check-jsonschema")
-    run([check, "--builtin-schema", "vendor.compose-spec", "compose.yaml"], project)
+def test_compose_matches_the_compose_specification(rendered: Project) -> None:
+    docker = with_docker(rendered)
+    check = dev_tool("check-jsonschema")
+    docker.run([check, "--builtin-schema", "vendor.compose-spec", "compose.yaml"])
 
 
-def test_only_the_chosen_services_are_rendered(stack: str, project: Path) -> None:
-    services = chosen(STACKS[stack])
+def test_only_the_chosen_services_are_rendered(rendered: Project) -> None:
+    docker = with_docker(rendered)
+    services = docker.services
+    project = docker.path
     data = compose(project)
     expected = {"app", "migrate"} | ({"postgres", "redis"} & set(services))
     if "celery" in services:
@@ -152,7 +127,9 @@ def test_only_the_chosen_services_are_rendered(stack: str, project: Path) -> Non
         assert absent not in text.lower(), absent
 
 
-def test_every_dependency_waits_for_health_or_success(project: Path) -> None:
+def test_every_dependency_waits_for_health_or_success(rendered: Project) -> None:
+    docker = with_docker(rendered)
+    project = docker.path
     services = compose(project)["services"]
     for name, service in services.items():
         for dependency, spec in service.get("depends_on", {}).items():
@@ -169,7 +146,9 @@ def test_every_dependency_waits_for_health_or_success(project: Path) -> None:
     assert services["migrate"]["restart"] == "no"
 
 
-def test_ports_are_published_on_loopback_only(project: Path) -> None:
+def test_ports_are_published_on_loopback_only(rendered: Project) -> None:
+    docker = with_docker(rendered)
+    project = docker.path
     for name, service in compose(project)["services"].items():
         for port in service.get("ports", []):
             assert isinstance(port, str), name
@@ -178,7 +157,9 @@ def test_ports_are_published_on_loopback_only(project: Path) -> None:
     assert app["ports"] == ["127.0.0.1:${PORT:-8000}:8000"]
 
 
-def test_commands_are_exec_lists_that_run_outside_a_container(project: Path) -> None:
+def test_commands_are_exec_lists_that_run_outside_a_container(rendered: Project) -> None:
+    docker = with_docker(rendered)
+    project = docker.path
     services = compose(project)["services"]
     commands = {name: services[name]["command"] for name in IMAGE_SERVICES & set(services)}
     assert commands["app"] == ["python", "-m", "acme_billing", "serve"]
@@ -197,9 +178,10 @@ def test_commands_are_exec_lists_that_run_outside_a_container(project: Path) -> 
         assert commands["flower"] == [*app, "flower", "--port=5555"]  # tornado's form
 
 
-def test_environment_points_at_the_compose_services(stack: str, project: Path) -> None:
-    services = compose(project)["services"]
-    selected = chosen(STACKS[stack])
+def test_environment_points_at_the_compose_services(rendered: Project) -> None:
+    docker = with_docker(rendered)
+    services = compose(docker.path)["services"]
+    selected = docker.services
     for name in IMAGE_SERVICES & set(services):
         service = services[name]
         assert service["image"] == "${IMAGE:-acme-billing}:${TAG:-latest}", name
@@ -237,7 +219,9 @@ def test_environment_points_at_the_compose_services(stack: str, project: Path) -
         assert services["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
 
 
-def test_compose_file_renders_cleanly(project: Path) -> None:
+def test_compose_file_renders_cleanly(rendered: Project) -> None:
+    docker = with_docker(rendered)
+    project = docker.path
     text = (project / "compose.yaml").read_text(encoding="utf-8")
     assert text.endswith("\n")
     assert not text.endswith("\n\n")
@@ -247,9 +231,10 @@ def test_compose_file_renders_cleanly(project: Path) -> None:
     assert all(line == line.rstrip() for line in text.splitlines())
 
 
-def test_dockerfile_stages_keep_dependencies_in_their_own_layer(stack: str, project: Path) -> None:
-    python = STACKS[stack].get("python_version", "3.12")
-    steps = instructions(project)
+def test_dockerfile_stages_keep_dependencies_in_their_own_layer(rendered: Project) -> None:
+    docker = with_docker(rendered)
+    python = docker.answers["python_version"]
+    steps = instructions(docker.path)
     froms = [arguments for keyword, arguments in steps if keyword == "FROM"]
     uv_image = f"ghcr.io/astral-sh/uv:{load_extension().uv_version()}"
     # uv's image is a stage of its own: Dependabot bumps tags in FROM lines only.
@@ -290,7 +275,9 @@ def test_dockerfile_stages_keep_dependencies_in_their_own_layer(stack: str, proj
     assert healthcheck.endswith('CMD ["python", "-m", "acme_billing.healthcheck"]')
 
 
-def test_no_setting_or_secret_is_baked_into_the_image(project: Path) -> None:
+def test_no_setting_or_secret_is_baked_into_the_image(rendered: Project) -> None:
+    docker = with_docker(rendered)
+    project = docker.path
     steps = instructions(project)
     env_keys = set()
     for keyword, arguments in steps:
@@ -322,9 +309,9 @@ def test_no_setting_or_secret_is_baked_into_the_image(project: Path) -> None:
         "key: value # not a comment, [not, a, list], {{ not jinja }}, & *alias ~, naïve 🚀",
     ],
 )
-def test_labels_carry_any_description(description: str, tmp_path: Path) -> None:
-    project = render(tmp_path / "p", {"description": description, "license": "Proprietary"})
-    run([require(BIN / "hadolint"), "--no-color", "Dockerfile"], project)
+def test_labels_carry_any_description(description: str, render: Renderer) -> None:
+    project = render(description=description, license="Proprietary").path
+    run([dev_tool("hadolint"), "--no-color", "Dockerfile"], project)
     assert labels(project) == {
         "org.opencontainers.image.title": "Acme Billing",
         "org.opencontainers.image.description": description,
@@ -334,14 +321,14 @@ def test_labels_carry_any_description(description: str, tmp_path: Path) -> None:
     }
 
 
-def test_only_docker_services_have_container_files(variant: str, rendered: Path) -> None:
-    answers = {"project_type": "service", **VARIANTS[variant]}
-    wanted = answers["project_type"] == "service" and answers.get("use_docker", True)
+def test_only_docker_services_have_container_files(rendered: Project) -> None:
     for name in DOCKER_FILES:
-        assert (rendered / name).exists() == wanted, name
+        assert (rendered.path / name).exists() == rendered.on("use_docker"), name
 
 
-def test_every_compose_variable_is_documented_in_env_example(project: Path) -> None:
+def test_every_compose_variable_is_documented_in_env_example(rendered: Project) -> None:
+    docker = with_docker(rendered)
+    project = docker.path
     used = set(re.findall(r"\$\{([A-Z_]+)", (project / "compose.yaml").read_text()))
     example = (project / ".env.example").read_text().splitlines()
     documented = {line.split("=", 1)[0] for line in example if re.match(r"[A-Z_]+=", line)}

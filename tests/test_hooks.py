@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-from helpers import BASE_ANSWERS, ROOT, run
+from helpers import ROOT, load_module, run
+from project import BASE_ANSWERS
 
-
-def load_hook() -> ModuleType:
-    """Import hooks/post_gen.py by path (it is not a package)."""
-    spec = importlib.util.spec_from_file_location("post_gen", ROOT / "hooks" / "post_gen.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-post_gen = load_hook()
+post_gen = load_module(ROOT / "hooks" / "post_gen.py")
 
 
 def fake_project(path: Path, setup_body: str) -> Path:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from helpers import ROOT, load_extension, render, run
+from helpers import BIN, load_extension
 from images import (
     build,
     cached_steps,
@@ -22,6 +22,7 @@ from images import (
     stand_in_python_image,
     stand_in_uv_image,
 )
+from project import Renderer
 from servers import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("image")]
@@ -32,18 +33,15 @@ TAG = "localhost/acme-billing-test:latest"
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def project(renderer: Renderer) -> Iterator[Path]:
     """The full service variant, locked; its image is built once and removed at the end."""
     require_buildah()
     stand_in_python_image(PYTHON)
     stand_in_uv_image(load_extension().uv_version())
-    path = render(
-        tmp_path_factory.mktemp("image") / "project",
-        {"python_version": PYTHON, "python_min_version": PYTHON},
-    )
-    run([str(ROOT / ".venv" / "bin" / "uv"), "lock", "--quiet"], path)
-    build(path, TAG)
-    yield path
+    made = renderer.render("defaults", python_version=PYTHON, python_min_version=PYTHON)
+    made.run([str(BIN / "uv"), "lock", "--quiet"])
+    build(made.path, TAG)
+    yield made.path
     remove_image(TAG)
 
 

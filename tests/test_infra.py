@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 import images
-from servers import free_port, port_open, postgres_server, redis_server, require
+from helpers import dev_tool
+from servers import free_port, port_open, postgres_server, psql, redis_server, require
 
 
 def test_free_port_can_be_bound() -> None:
@@ -20,30 +21,27 @@ def test_free_port_can_be_bound() -> None:
     assert not port_open(port)
 
 
-def test_require_skips_outside_ci_and_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_what_is_missing_skips_outside_ci_and_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception, match=r"no-such-tool is not installed \(apt install"):
         require("no-such-tool")
+    with pytest.raises(pytest.skip.Exception, match=r"no-such-tool is not installed \(`make dev"):
+        dev_tool("no-such-tool")
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI is set"):
         require("no-such-tool")
+    with pytest.raises(pytest.fail.Exception, match="CI is set"):
+        dev_tool("no-such-tool")
     assert require("sh")
-
-
-def psql(url: str, sql: str) -> subprocess.CompletedProcess[str]:
-    command = [require("psql"), "--no-psqlrc", "-tA", url, "-c", sql]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-    return subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    assert dev_tool("ruff").endswith("/ruff")
 
 
 def test_postgres_serves_its_password_user_and_stops(tmp_path: Path) -> None:
     with postgres_server(tmp_path) as pg:
         assert pg.url == f"postgresql://app:{pg.password}@127.0.0.1:{pg.port}/app"
-        result = psql(pg.url, "select current_user, current_database(), 1")
-        assert result.returncode == 0, result.stderr
-        assert result.stdout.strip() == "app|app|1"
+        assert pg.query("select current_user, current_database(), :v1", 1) == "app|app|1"
         # The password is checked: TCP connections are not trusted.
-        wrong = psql(pg.url.replace(pg.password, "wrong"), "select 1")
+        wrong = psql(pg.url.replace(pg.password, "wrong"), "select 1", check=False)
         assert wrong.returncode != 0
         assert "password authentication failed" in wrong.stderr
         postmaster = int((pg.data_dir / "postmaster.pid").read_text().split()[0])

@@ -1,77 +1,66 @@
-"""Render each variant with its setup, then run the rendered project's own gates for real."""
+"""Renderer each variant with its setup, then run the rendered project's own gates for real."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from helpers import VARIANTS, clean_env, load_extension, render, run
+from helpers import GIT_ID, load_extension, output
+from project import Project, Renderer
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="session")
-def green(variant: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The variant rendered with its post-generation setup, as `copier copy` does it."""
-    return render(tmp_path_factory.mktemp(f"green-{variant}") / "project", VARIANTS[variant],
-                  setup=True)  # fmt: skip
+def test_setup_created_the_environment(green: Project) -> None:
+    assert (green.path / ".venv" / "bin" / "python").exists()
+    assert (green.path / ".venv" / ".setup-done").exists()
+    assert (green.path / "uv.lock").exists()
+    hook = green.path / ".git" / "hooks" / "pre-commit"
+    assert hook.exists() == green.on("use_pre_commit")
 
 
-def test_setup_created_the_environment(green: Path) -> None:
-    assert (green / ".venv" / "bin" / "python").exists()
-    assert (green / ".venv" / ".setup-done").exists()
-    assert (green / "uv.lock").exists()
-    hook = green / ".git" / "hooks" / "pre-commit"
-    assert hook.exists() == (green / ".pre-commit-config.yaml").exists()
-
-
-def test_every_locked_dependency_is_a_reserved_name(green: Path) -> None:
+def test_every_locked_dependency_is_a_reserved_name(green: Project) -> None:
     """copier.yml refuses project names uv could not install beside these dependencies."""
-    locked = set(re.findall(r'^name = "([^"]+)"', (green / "uv.lock").read_text(), re.MULTILINE))
+    lock = (green.path / "uv.lock").read_text()
+    locked = set(re.findall(r'^name = "([^"]+)"', lock, re.MULTILINE))
     locked.discard("acme-billing")
     assert locked <= set(load_extension().reserved_project_names())
 
 
-def test_make_check_is_green(green: Path) -> None:
-    out = run(["make", "check"], green).stdout
+def test_make_check_is_green(green: Project) -> None:
+    out = green.make("check").stdout
     for gate in ("uv lock --check", "ruff check", "ruff format --check", "mypy", "bandit"):
         assert gate in out
     assert "Required test coverage of 90.0% reached" in out
     assert re.search(r"\d+ passed", out)
 
 
-def test_quality_targets_run(green: Path) -> None:
-    run(["git", "add", "-A"], green)
-    run(["make", "format"], green)
-    assert not run(["git", "diff", "--stat"], green).stdout.strip(), "make format changed files"
+def test_quality_targets_run(green: Project) -> None:
+    green.git("add", "-A")
+    green.make("format")
+    assert not green.git("diff", "--stat"), "make format changed files"
     for target in ("lint", "typecheck", "security", "install", "lock"):
-        run(["make", target], green)
-    out = run(["make", "test", "PYTEST_ARGS=-k version --no-cov"], green).stdout
+        green.make(target)
+    out = green.make("test", "PYTEST_ARGS=-k version --no-cov").stdout
     assert re.search(r"1 passed, \d+ deselected", out)
 
 
-def test_pre_commit_hooks_pass_on_a_first_commit(variant: str, green: Path) -> None:
-    if not VARIANTS[variant].get("use_pre_commit", True):
-        pytest.skip("pre-commit is off in this variant")
-    run(["git", "add", "-A"], green)
-    run(["make", "pre-commit"], green)
-    env = clean_env(
-        GIT_AUTHOR_NAME="Test", GIT_AUTHOR_EMAIL="t@example.com",
-        GIT_COMMITTER_NAME="Test", GIT_COMMITTER_EMAIL="t@example.com",
-    )  # fmt: skip
-    out = run(["git", "commit", "-m", "Initial commit"], green, env=env)
-    assert "ruff lint" in out.stdout + out.stderr  # the installed hook ran
+def test_pre_commit_hooks_pass_on_a_first_commit(green: Project) -> None:
+    green.skip_unless("use_pre_commit")
+    green.git("add", "-A")
+    green.make("pre-commit")
+    out = green.run(["git", "commit", "-m", "Initial commit"], env=GIT_ID)
+    assert "ruff lint" in output(out)  # the installed hook ran
 
 
-def test_clean_removes_caches_but_keeps_the_environment(green: Path) -> None:
-    run(["make", "test"], green)
-    assert (green / ".cache").exists()
-    run(["make", "clean"], green)
-    assert not (green / ".cache").exists()
-    assert not list(green.glob("src/**/__pycache__"))
-    assert (green / ".venv" / "bin" / "python").exists()
+def test_clean_removes_caches_but_keeps_the_environment(green: Project) -> None:
+    green.make("test")
+    assert (green.path / ".cache").exists()
+    green.make("clean")
+    assert not (green.path / ".cache").exists()
+    assert not list(green.path.glob("src/**/__pycache__"))
+    assert (green.path / ".venv" / "bin" / "python").exists()
 
 
 def last_command(output: str) -> str:
@@ -97,16 +86,16 @@ BREAKAGES = {
 }
 
 
-def test_gates_fail_on_bad_code(tmp_path: Path) -> None:
+def test_gates_fail_on_bad_code(render: Renderer) -> None:
     """Each gate stops `make check` with a non-zero status when its rule is broken."""
-    project = render(tmp_path / "p", {"project_type": "library"}, setup=True)
-    module = project / "src" / "acme_billing" / "extra.py"
+    project = render("library", setup=True)
+    module = project.path / "src" / project.package / "extra.py"
     for gate, (source, message) in BREAKAGES.items():
         module.write_text(source)
-        result = run(["make", "check"], project, check=False)
-        output = result.stdout + result.stderr
+        result = project.make("check", check=False)
+        printed = output(result)
         assert result.returncode != 0, f"make check passed with a {gate} problem"
-        assert gate in last_command(result.stdout), (gate, output[-3000:])
-        assert message in output, (gate, output[-3000:])
+        assert gate in last_command(result.stdout), (gate, printed[-3000:])
+        assert message in printed, (gate, printed[-3000:])
     module.unlink()
-    run(["make", "check"], project)
+    project.make("check")

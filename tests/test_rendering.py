@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import datetime
 import json
 import re
@@ -11,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import BASE_ANSWERS, VARIANTS, render, run
+from helpers import dev_tool
+from project import VARIANTS, Project, Renderer
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -61,53 +63,47 @@ BACKING = {
 DOCKER = {"Dockerfile", ".dockerignore", "compose.yaml"}
 
 
-def project_files(project: Path) -> list[Path]:
-    """Rendered files, without what git init and setup add."""
-    return sorted(
-        p
-        for p in project.rglob("*")
-        if p.is_file() and not {".git", ".venv"} & set(p.relative_to(project).parts)
-    )
-
-
-def expected_files(answers: dict[str, object]) -> set[str]:
-    """The file list a variant must render, derived from its answers."""
-    merged = {"project_type": "service", **answers}
+def expected_files(project: Project) -> set[str]:
+    """The file list a variant must render, derived from the answers it recorded."""
     files = set(ALWAYS)
-    if merged["project_type"] == "service":
+    if project.is_service:
         files |= SERVICE_ONLY
-        services = merged.get("services", ["postgres", "redis", "celery"])
-        assert isinstance(services, list)
-        for service in services:
+        for service in project.services:
             files |= BACKING.get(service, set())
-        if services:
+        if project.services:
             files.add("tests/test_integration.py")
-        if merged.get("use_docker", True):
+        if project.on("use_docker"):
             files |= DOCKER
-    if merged.get("use_pre_commit", True):
+    if project.on("use_pre_commit"):
         files.add(".pre-commit-config.yaml")
-    if merged.get("use_github_actions", True):
+    if project.on("use_github_actions"):
         files.add(".github/workflows/ci.yml")
-    if merged.get("use_dependabot", True):
+    if project.on("use_dependabot"):
         files.add(".github/dependabot.yml")
-    if merged.get("auto_sync", True):
+    if project.on("auto_sync"):
         files.add("scripts/auto-sync.sh")
-        if merged.get("use_github_actions", True):
+        if project.on("use_github_actions"):
             files |= {"scripts/template-sync.sh", ".github/workflows/template-sync.yml"}
     return files
 
 
-def test_renders_exactly_the_variant_files(variant: str, rendered: Path) -> None:
-    names = {p.relative_to(rendered).as_posix() for p in project_files(rendered)}
-    assert names == expected_files(VARIANTS[variant])
-    dirs = [p for p in rendered.rglob("*") if p.is_dir() and ".git" not in p.parts]
+def test_renders_exactly_the_variant_files(rendered: Project) -> None:
+    names = {p.relative_to(rendered.path).as_posix() for p in rendered.files()}
+    assert names == expected_files(rendered)
+    dirs = [p for p in rendered.path.rglob("*") if p.is_dir() and ".git" not in p.parts]
     assert all(any(d.iterdir()) for d in dirs), "empty directory rendered"
 
 
-def test_text_files_are_clean(rendered: Path) -> None:
-    for path in project_files(rendered):
+def test_answers_are_those_of_the_variant(variant: str, rendered: Project) -> None:
+    """What variants.yml says is what copier recorded (the rest are copier's defaults)."""
+    for question, answer in VARIANTS[variant].items():
+        assert rendered.answers[question] == answer, question
+
+
+def test_text_files_are_clean(rendered: Project) -> None:
+    for path in rendered.files():
         text = path.read_text(encoding="utf-8")
-        name = path.relative_to(rendered).as_posix()
+        name = path.relative_to(rendered.path).as_posix()
         if path.name == "py.typed":
             continue
         assert text.strip(), f"{name} is empty"
@@ -118,9 +114,9 @@ def test_text_files_are_clean(rendered: Path) -> None:
         assert not trailing, f"{name} has trailing whitespace on lines {trailing}"
 
 
-def test_structured_files_parse(rendered: Path) -> None:
+def test_structured_files_parse(rendered: Project) -> None:
     parsed = 0
-    for path in project_files(rendered):
+    for path in rendered.files():
         text = path.read_text(encoding="utf-8")
         if path.suffix == ".toml":
             tomllib.loads(text)
@@ -134,18 +130,17 @@ def test_structured_files_parse(rendered: Path) -> None:
     assert parsed >= 2
 
 
-def test_metadata_follows_the_answers(variant: str, rendered: Path) -> None:
-    answers = {**BASE_ANSWERS, **VARIANTS[variant]}
-    project = tomllib.loads((rendered / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    assert project["name"] == "acme-billing"
-    assert project["requires-python"] == f">={answers.get('python_min_version', '3.11')}"
-    assert project["authors"] == [{"name": "Acme Developers", "email": "dev@acme.example.com"}]
-    license_name = answers.get("license", "MIT")
-    assert project.get("license", "Proprietary") == license_name
-    assert (
-        rendered / ".python-version"
-    ).read_text() == f"{answers.get('python_version', '3.12')}\n"
-    license_text = (rendered / "LICENSE").read_text(encoding="utf-8")
+def test_metadata_follows_the_answers(rendered: Project) -> None:
+    answers = rendered.answers
+    project = tomllib.loads((rendered.path / "pyproject.toml").read_text(encoding="utf-8"))
+    metadata = project["project"]
+    assert metadata["name"] == "acme-billing"
+    assert metadata["requires-python"] == f">={answers['python_min_version']}"
+    assert metadata["authors"] == [{"name": "Acme Developers", "email": "dev@acme.example.com"}]
+    assert metadata.get("license", "Proprietary") == answers["license"]
+    python_version = (rendered.path / ".python-version").read_text()
+    assert python_version == f"{answers['python_version']}\n"
+    license_text = (rendered.path / "LICENSE").read_text(encoding="utf-8")
     assert str(datetime.datetime.now(tz=datetime.timezone.utc).year) in license_text
     assert "Acme Developers" in license_text
     heading = {
@@ -153,22 +148,20 @@ def test_metadata_follows_the_answers(variant: str, rendered: Path) -> None:
         "Apache-2.0": "Apache License",
         "BSD-3-Clause": "BSD 3-Clause License",
         "Proprietary": "All rights reserved.",
-    }[str(license_name)]
+    }[answers["license"]]
     assert heading in license_text
-    recorded = yaml.safe_load((rendered / ".copier-answers.yml").read_text(encoding="utf-8"))
-    assert recorded["project_name"] == "Acme Billing"
-    assert "skip_setup" not in recorded
+    assert answers["project_name"] == "Acme Billing"
+    assert "skip_setup" not in answers
 
 
-def test_post_generation_initialised_git(rendered: Path) -> None:
-    branch = run(["git", "symbolic-ref", "--short", "HEAD"], rendered).stdout.strip()
-    assert branch == "main"
+def test_post_generation_initialised_git(rendered: Project) -> None:
+    assert rendered.git("symbolic-ref", "--short", "HEAD") == "main"
 
 
-def test_scripts_are_shellcheck_clean(rendered: Path) -> None:
-    scripts = sorted(str(path.relative_to(rendered)) for path in rendered.glob("scripts/*.sh"))
+def test_scripts_are_shellcheck_clean(rendered: Project) -> None:
+    scripts = sorted(str(p.relative_to(rendered.path)) for p in rendered.path.glob("scripts/*.sh"))
     assert "scripts/setup.sh" in scripts
-    run(["shellcheck", "--shell=bash", *scripts], rendered)
+    rendered.run([dev_tool("shellcheck"), "--shell=bash", *scripts])
 
 
 @pytest.mark.parametrize(
@@ -178,32 +171,76 @@ def test_scripts_are_shellcheck_clean(rendered: Path) -> None:
         "key: value # not a comment, [not, a, list], {not: a map}, & *alias ~",
     ],
 )
-def test_any_description_renders_into_valid_toml_and_yaml(description: str, tmp_path: Path) -> None:
-    project = render(tmp_path / "p", {"description": description})
-    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+def test_any_description_renders_into_valid_toml_and_yaml(
+    description: str, render: Renderer
+) -> None:
+    project = render(description=description)
+    pyproject = tomllib.loads((project.path / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["description"] == description
-    answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
-    assert answers["description"] == description
-    assert description in (project / "README.md").read_text(encoding="utf-8")
+    assert project.answers["description"] == description
+    assert description in (project.path / "README.md").read_text(encoding="utf-8")
 
 
-def test_questions_that_do_not_apply_are_not_recorded(tmp_path: Path) -> None:
-    project = render(tmp_path / "lib", {"project_type": "library", "auto_sync": False})
-    answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
-    assert "use_docker" not in answers
-    assert "sync_interval_hours" not in answers
+def test_questions_that_do_not_apply_are_not_recorded(render: Renderer) -> None:
+    project = render("library", auto_sync=False)
+    assert "use_docker" not in project.answers
+    assert "services" not in project.answers
+    assert "sync_interval_hours" not in project.answers
 
 
-def test_defaults_come_from_git_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_defaults_come_from_git_config(
+    render: Renderer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     gitconfig = tmp_path / "gitconfig"
     gitconfig.write_text(
         "[user]\n\tname = Ada Lovelace\n\temail = ada@example.org\n[github]\n\tuser = ada-l\n"
     )
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
-    project = render(tmp_path / "p", {"project_name": "Analytical Engine"}, base={})
-    answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    answers = render(project_name="Analytical Engine", base={}).answers
     assert answers["author_name"] == "Ada Lovelace"
     assert answers["author_email"] == "ada@example.org"
     assert answers["github_owner"] == "ada-l"
     assert answers["project_slug"] == "analytical-engine"
     assert answers["package_name"] == "analytical_engine"
+
+
+# The app's modules that read the same whatever the `services` answer: the routers, schemas,
+# dependencies and assembly reach the backing services only through services.py.
+SAME_FOR_EVERY_SERVICES_ANSWER = (
+    "__main__.py", "api/__init__.py", "api/health.py", "api/notes.py", "app.py", "db.py",
+    "dependencies.py", "healthcheck.py", "log.py", "middleware.py", "models.py", "schemas.py",
+)  # fmt: skip
+
+
+def test_the_app_differs_with_the_services_answer_only_in_services_py(renderer: Renderer) -> None:
+    services = [p for p in map(renderer.variant, VARIANTS) if p.is_service]
+    assert len({tuple(p.services) for p in services}) >= 5
+    for name in SAME_FOR_EVERY_SERVICES_ANSWER:
+        texts = {(p.path / "src" / p.package / name).read_text(encoding="utf-8") for p in services}
+        assert len(texts) == 1, f"{name} differs with the services answer"
+    assert len({(p.path / "src" / p.package / "services.py").read_text() for p in services}) > 1
+
+
+def test_every_module_says_its_job_in_its_first_docstring_line(rendered: Project) -> None:
+    for path in (rendered.path / "src").rglob("*.py"):
+        docstring = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+        name = path.relative_to(rendered.path).as_posix()
+        assert docstring, f"{name} has no docstring"
+        summary = docstring.splitlines()[0]
+        assert summary.endswith("."), f"{name}: {summary!r} is not one line that ends the sentence"
+        assert len(summary) <= 100, f"{name}: the first line is {len(summary)} characters"
+
+
+def test_the_readme_layout_names_every_module(rendered: Project) -> None:
+    if not rendered.is_service:
+        pytest.skip("a library's package is its own to lay out")
+    readme = (rendered.path / "README.md").read_text(encoding="utf-8")
+    layout = readme.split("### Layout", 1)[1].split("\n\n", 2)[2].split("\n\n", 1)[0]
+    listed = set(re.findall(r"^\| `([^`]+)` \|", layout, re.MULTILINE))
+    package = rendered.path / "src" / rendered.package
+    modules = {
+        f"{path.name}/" if path.is_dir() else path.name
+        for path in package.iterdir()
+        if path.name not in {"__init__.py", "__main__.py", "py.typed", "__pycache__"}
+    }
+    assert listed == modules

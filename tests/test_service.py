@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers import clean_env, commit_all, render, run
+from helpers import clean_env, run
+from project import ALL_SERVICES, Project, Renderer
 from servers import Postgres, free_port, postgres_server, redis_server, require
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("service")]
@@ -30,11 +31,11 @@ STARTUP = 60.0
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def project(renderer: Renderer) -> Project:
     """The full service variant (PostgreSQL, Redis, Celery, Docker), set up and committed."""
-    path = render(tmp_path_factory.mktemp("service") / "project", {}, setup=True)
-    commit_all(path, "Initial commit")
-    return path
+    made = renderer.render(setup=True, services=ALL_SERVICES, use_docker=True)
+    made.commit()
+    return made
 
 
 @pytest.fixture(scope="module")
@@ -118,22 +119,15 @@ def parse(body: bytes) -> Any:
         return body.decode(errors="replace")
 
 
-def psql(postgres: Postgres, query: str, *values: object) -> str:
-    """One query's unaligned result, through psql; `:v1`, `:v2`… take `values`."""
-    bound = [f"--set=v{n}={value}" for n, value in enumerate(values, 1)]
-    command = ["psql", postgres.url, "-tA", *bound]
-    return run(command, Path.cwd(), input=query).stdout.strip()
-
-
-def compose_commands(project: Path) -> dict[str, list[str]]:
+def compose_commands(project: Project) -> dict[str, list[str]]:
     """The command of every compose service that runs the project's image."""
-    services = yaml.safe_load((project / "compose.yaml").read_text())["services"]
+    services = yaml.safe_load((project.path / "compose.yaml").read_text())["services"]
     return {name: spec["command"] for name, spec in services.items() if "command" in spec}
 
 
-def natively(command: list[str], project: Path, **replace: str) -> list[str]:
+def natively(command: list[str], project: Project, **replace: str) -> list[str]:
     """A compose command run from the project's .venv, with `--option=value`s set."""
-    program = str(project / ".venv" / "bin" / command[0])
+    program = project.tool(command[0])
     args = list(command[1:])
     for option, value in replace.items():
         flag = "--" + option
@@ -144,27 +138,28 @@ def natively(command: list[str], project: Path, **replace: str) -> list[str]:
     return [program, *args]
 
 
-def test_migrate_ready_and_db_shell_on_the_embedded_database(project: Path) -> None:
+def test_migrate_ready_and_db_shell_on_the_embedded_database(project: Project) -> None:
     """No service configured: SQLite, and every database target works."""
-    assert "database migrated" in run(["make", "migrate"], project).stderr
-    assert (project / "var" / "app.db").exists()
-    assert "database: ok" in run(["make", "ready"], project).stdout
+    assert "database migrated" in project.make("migrate").stderr
+    assert (project.path / "var" / "app.db").exists()
+    assert "database: ok" in project.make("ready").stdout
     require("sqlite3", "sqlite3")
-    shell = run(["make", "db-shell"], project, input="select count(*) from notes;\n")
+    shell = project.make("db-shell", input="select count(*) from notes;\n")
     assert shell.stdout.strip() == "0"
 
 
-def test_a_model_change_becomes_a_migration_that_passes_the_checks(tmp_path: Path) -> None:
+def test_a_model_change_becomes_a_migration_that_passes_the_checks(render: Renderer) -> None:
     """make migration writes what models.py adds, make migrate applies it, make check passes."""
-    path = render(tmp_path / "project", {"services": [], "use_docker": False}, setup=True)
-    commit_all(path, "Initial commit")
-    unnamed = run(["make", "migration"], path, check=False)
+    project = render("everything-off", setup=True)
+    project.commit()
+    path = project.path
+    unnamed = project.make("migration", check=False)
     assert unnamed.returncode != 0
     assert 'make migration needs MSG, what the migration does: make migration MSG="' in (
         unnamed.stderr
     )
     assert not (path / "var").exists(), "the database was migrated before MSG was checked"
-    same = run(["make", "migration", "MSG=nothing"], path, check=False)
+    same = project.make("migration", "MSG=nothing", check=False)
     assert same.returncode != 0
     assert "new-migration: the database already matches models.py" in same.stderr
     # A flag and a timestamp of the project's own UTCDateTime type.
@@ -174,30 +169,30 @@ def test_a_model_change_becomes_a_migration_that_passes_the_checks(tmp_path: Pat
         "    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())\n"
     )
     models.write_text(models.read_text() + columns)
-    written = run(["make", "migration", 'MSG=add a "done" flag and time to notes'], path)
+    written = project.make("migration", 'MSG=add a "done" flag and time to notes')
     versions = path / "src" / PACKAGE / "migrations" / "versions"
     migration = versions / "v0002_add_a_done_flag_and_time_to_notes.py"
     assert f"Wrote {migration}: review it" in written.stdout
     source = migration.read_text()
     assert "batch_op.add_column" in source
     assert 'sa.Column("done_at", sa.DateTime(timezone=True), nullable=True)' in source
-    run(["make", "migrate"], path)
+    project.make("migrate")
     with contextlib.closing(sqlite3.connect(path / "var" / "app.db")) as database:
         added = {row[1] for row in database.execute("PRAGMA table_info(notes)")}
     assert {"done", "done_at"} <= added
     # The new file meets the project's bar: ruff, mypy strict, the tests and their coverage gate;
     # and the tests write no migration of their own.
-    run(["make", "check"], path)
-    status = run(["git", "status", "--porcelain", "--untracked-files=all"], path).stdout
+    project.make("check")
+    status = project.run(["git", "status", "--porcelain", "--untracked-files=all"]).stdout
     assert sorted(status.splitlines()) == sorted(
         [f" M src/{PACKAGE}/models.py", f"?? {migration.relative_to(path)}"]
     )
 
 
-def test_run_serves_the_api(project: Path, tmp_path: Path) -> None:
+def test_run_serves_the_api(project: Project, tmp_path: Path) -> None:
     port = free_port()
     env = clean_env(PORT=str(port))
-    with background(["make", "run"], project, env, tmp_path / "run.log") as log:
+    with background(["make", "run"], project.path, env, tmp_path / "run.log") as log:
         base = f"http://127.0.0.1:{port}"
         wait_for("make run to serve /health", lambda: http(f"{base}/health")[0] == 200, [log])
         assert http(f"{base}/ready") == (200, {"status": "ready", "checks": {"database": "ok"}})
@@ -217,17 +212,18 @@ def test_run_serves_the_api(project: Path, tmp_path: Path) -> None:
     ],
 )
 def test_targets_without_their_service_fail_with_one_clear_line(
-    project: Path, target: str, message: str
+    project: Project, target: str, message: str
 ) -> None:
-    result = run(["make", target], project, check=False)
+    result = project.make(target, check=False)
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
 
 
-def test_ready_names_a_service_that_is_down(project: Path) -> None:
-    env = clean_env(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
-    result = run(["make", "ready"], project, env=env, check=False)
+def test_ready_names_a_service_that_is_down(project: Project) -> None:
+    result = project.make(
+        "ready", env={"REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}, check=False
+    )
     assert result.returncode != 0
     assert "database: ok" in result.stdout
     assert "redis: ConnectionError" in result.stdout
@@ -235,20 +231,19 @@ def test_ready_names_a_service_that_is_down(project: Path) -> None:
 
 
 def test_integration_tests_pass_against_real_services(
-    project: Path, live_env: dict[str, str]
+    project: Project, live_env: dict[str, str]
 ) -> None:
     args = "PYTEST_ARGS=-m integration --no-cov -rs"
-    out = run(["make", "test", args], project, env=clean_env(**live_env)).stdout
+    out = project.make("test", args, env=live_env).stdout
     assert "3 passed" in out
     assert "skipped" not in out
 
 
-def test_clients_reach_the_real_services(project: Path, live_env: dict[str, str]) -> None:
-    env = clean_env(**live_env)
+def test_clients_reach_the_real_services(project: Project, live_env: dict[str, str]) -> None:
     require("psql")
     require("redis-cli")
-    assert "42" in run(["make", "db-shell"], project, env=env, input="select 40 + 2;\n").stdout
-    assert "PONG" in run(["make", "redis-cli"], project, env=env, input="ping\n").stdout
+    assert "42" in project.make("db-shell", env=live_env, input="select 40 + 2;\n").stdout
+    assert "PONG" in project.make("redis-cli", env=live_env, input="ping\n").stdout
 
 
 @pytest.mark.parametrize(
@@ -256,15 +251,15 @@ def test_clients_reach_the_real_services(project: Path, live_env: dict[str, str]
     [("worker", "ready."), ("beat", "beat: Starting..."), ("flower", "Visit me at")],
 )
 def test_celery_targets_start_against_the_broker(
-    project: Path, live_env: dict[str, str], tmp_path: Path, target: str, marker: str
+    project: Project, live_env: dict[str, str], tmp_path: Path, target: str, marker: str
 ) -> None:
     env = clean_env(**live_env, FLOWER_PORT=str(free_port()))
-    with background(["make", target], project, env, tmp_path / f"{target}.log") as log:
+    with background(["make", target], project.path, env, tmp_path / f"{target}.log") as log:
         wait_for(f"make {target} to log {marker!r}", lambda: marker in log.read_text(), [log])
 
 
 def test_the_compose_stack_runs_natively(
-    project: Path, backing: tuple[Postgres, str], live_env: dict[str, str], tmp_path: Path
+    project: Project, backing: tuple[Postgres, str], live_env: dict[str, str], tmp_path: Path
 ) -> None:
     """app, migrate, worker, beat and flower as compose.yaml runs them, on real servers."""
     postgres, _ = backing
@@ -273,9 +268,9 @@ def test_the_compose_stack_runs_natively(
     app_port, flower_port = free_port(), free_port()
     env = clean_env(**live_env, HOST="127.0.0.1", PORT=str(app_port), LOG_JSON="true")
 
-    (project / "var").mkdir(exist_ok=True)  # the image's writable /app/var
-    run(natively(commands["migrate"], project), project, env=env)
-    assert psql(postgres, "select version_num from alembic_version") == "0001"
+    (project.path / "var").mkdir(exist_ok=True)  # the image's writable /app/var
+    run(natively(commands["migrate"], project), project.path, env=env)
+    assert postgres.query("select version_num from alembic_version") == "0001"
 
     with contextlib.ExitStack() as stack:
         logs = {}
@@ -283,7 +278,7 @@ def test_the_compose_stack_runs_natively(
             options = {"port": str(flower_port), "address": "127.0.0.1"} if name == "flower" else {}
             command = natively(commands[name], project, **options)
             logs[name] = stack.enter_context(
-                background(command, project, env, tmp_path / f"{name}.log")
+                background(command, project.path, env, tmp_path / f"{name}.log")
             )
         every_log = list(logs.values())
         base = f"http://127.0.0.1:{app_port}"
@@ -299,7 +294,7 @@ def test_the_compose_stack_runs_natively(
         status, note = http(f"{base}/notes", {"text": "through the stack"})
         assert status == 201
         assert http(f"{base}/notes/{note['id']}") == (200, note)
-        assert psql(postgres, "select text from notes where id = :v1", note["id"]) == note["text"]
+        assert postgres.query("select text from notes where id = :v1", note["id"]) == note["text"]
         assert any('"request_id"' in line for line in logs["app"].read_text().splitlines())
 
         # A task sent through Redis, run by the worker, its result back through Redis.
@@ -308,9 +303,9 @@ def test_the_compose_stack_runs_natively(
             "print(task.apply_async(kwargs={'max_age_days': 0}).get(timeout=60))"
         )
         wait_for("the worker", lambda: "ready." in logs["worker"].read_text(), every_log)
-        out = run([str(project / ".venv" / "bin" / "python"), "-c", send], project, env=env)
+        out = run([project.tool("python"), "-c", send], project.path, env=env)
         assert int(out.stdout.strip()) >= 1
-        assert psql(postgres, "select count(*) from notes where id = :v1", note["id"]) == "0"
+        assert postgres.query("select count(*) from notes where id = :v1", note["id"]) == "0"
         assert "notes.delete_expired" in logs["worker"].read_text()
 
         # Flower: its API needs the credentials, then lists the worker.

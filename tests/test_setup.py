@@ -14,10 +14,12 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from helpers import render, run
+from helpers import run
+from project import Renderer
 
 # What setup.sh and the rendered Makefile need besides Python and uv.
 UTILITIES = [
@@ -27,10 +29,14 @@ UTILITIES = [
 ]  # fmt: skip
 
 
+# The versions the scenarios below are built around: the project prefers 3.12, needs 3.11+.
+VERSIONS: dict[str, Any] = {"python_version": "3.12", "python_min_version": "3.11"}
+
+
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Defaults: prefers 3.12, requires >=3.11. --find changes nothing, so it is shared."""
-    return render(tmp_path_factory.mktemp("setup") / "project")
+def project(renderer: Renderer) -> Path:
+    """A service with VERSIONS. --find changes nothing, so it is shared."""
+    return renderer.render(**VERSIONS).path
 
 
 @pytest.fixture
@@ -149,9 +155,11 @@ def test_preferred_version_as_plain_python3_wins(
     assert f"Python: {python3} (3.12.8) - preferred version from .python-version" in out
 
 
-def test_uv_in_the_project_environment_is_found(utilities: Path, tmp_path: Path) -> None:
+def test_uv_in_the_project_environment_is_found(
+    render: Renderer, utilities: Path, tmp_path: Path
+) -> None:
     """After a first setup, the locked uv in .venv serves even when PATH has none."""
-    project = render(tmp_path / "p")
+    project = render(**VERSIONS).path
     uv = fake_uv(project / ".venv" / "bin")
     fake_python(tmp_path / "bin", "python3.12", "3.12.4")
     status, out = setup_sh(project, [tmp_path / "bin", utilities], tmp_path, "--find")
@@ -272,11 +280,10 @@ def silent_proxy() -> Iterator[str]:
 
 @pytest.mark.slow
 def test_uv_sync_that_hangs_times_out_with_a_clear_message(
-    tmp_path: Path, utilities: Path, silent_proxy: str
+    render: Renderer, tmp_path: Path, utilities: Path, silent_proxy: str
 ) -> None:
     """A network that accepts and never answers: setup stops after SYNC_TIMEOUT, marks nothing."""
-    answers = {"project_type": "library", "python_version": "3.11", "python_min_version": "3.10"}
-    project = render(tmp_path / "p", answers)
+    project = render("library", python_version="3.11").path
     env = network_env(
         [real_tools(tmp_path), utilities],
         UV_CACHE_DIR=str(tmp_path / "empty-cache"),
@@ -318,15 +325,15 @@ def test_uv_in_home_local_bin_is_found(project: Path, utilities: Path, tmp_path:
 
 
 @pytest.mark.slow
-def test_fallback_interpreter_gives_a_green_project(tmp_path: Path, utilities: Path) -> None:
+def test_fallback_interpreter_gives_a_green_project(
+    render: Renderer, tmp_path: Path, utilities: Path
+) -> None:
     """Preferred version absent: setup uses the older allowed one and `make check` passes."""
     minor = sys.version_info[1]
     if minor >= 14:
         pytest.skip("needs a preferred version newer than the running Python")
     here = f"3.{minor}"
-    project = render(
-        tmp_path / "p", {"python_version": f"3.{max(minor + 1, 13)}", "python_min_version": here}
-    )
+    project = render(python_version=f"3.{max(minor + 1, 13)}", python_min_version=here).path
     env = network_env([real_tools(tmp_path), utilities])
     # No `make setup` first: `make check` sets up, and every uv call uses the fallback.
     out = run(["make", "check"], project, env=env).stdout
@@ -337,10 +344,13 @@ def test_fallback_interpreter_gives_a_green_project(tmp_path: Path, utilities: P
 
 
 @pytest.mark.slow
-def test_inside_an_enclosing_repository_hooks_stay_out_of_it(tmp_path: Path) -> None:
+def test_inside_an_enclosing_repository_hooks_stay_out_of_it(
+    render: Renderer, tmp_path: Path
+) -> None:
     """A project rendered into a monorepo: setup never installs hooks in the outer repo."""
     run(["git", "init", "--quiet", str(tmp_path)], tmp_path)
-    project = render(tmp_path / "services" / "billing", setup=True)
+    project = render(setup=True).path
+    assert project.is_relative_to(tmp_path)  # the render lands inside the outer repository
     assert (project / ".venv" / ".setup-done").exists()
     assert not (tmp_path / ".git" / "hooks" / "pre-commit").exists()
     out = run(["make", "setup"], project).stdout
@@ -348,9 +358,9 @@ def test_inside_an_enclosing_repository_hooks_stay_out_of_it(tmp_path: Path) -> 
 
 
 @pytest.mark.slow
-def test_pre_commit_install_refusal_is_a_warning(tmp_path: Path) -> None:
+def test_pre_commit_install_refusal_is_a_warning(render: Renderer) -> None:
     """pre-commit refuses to install under core.hooksPath; setup still succeeds."""
-    project = render(tmp_path / "p", setup=True)
+    project = render(setup=True).path
     run(["git", "config", "core.hooksPath", ".githooks"], project)
     out = run(["make", "setup"], project).stdout
     assert "warning: pre-commit install failed" in out

@@ -6,9 +6,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import copier
 import pytest
 
-from helpers import ROOT, clean_env, render, run
+from helpers import ROOT, clean_env, run
+from project import BASE_ANSWERS, Renderer
 
 BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
     ({"project_name": "1st Service"}, "Start with a letter"),
@@ -49,21 +51,24 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
     ("answers", "message"), BAD_ANSWERS, ids=[next(iter(a)) for a, _ in BAD_ANSWERS]
 )
 def test_bad_answer_is_rejected_and_nothing_is_written(
-    answers: dict[str, Any], message: str, tmp_path: Path
+    answers: dict[str, Any], message: str, render: Renderer, copie: Any
 ) -> None:
-    dest = tmp_path / "project"
     with pytest.raises(ValueError, match=r"Validation error|Invalid choice") as error:
-        render(dest, answers)
+        render(**answers)
     assert message in str(error.value)
-    assert not dest.exists()
+    written = [path for path in copie.test_dir.rglob("*") if not path.is_dir()]
+    assert not written, "a rejected answer wrote files"
 
 
 def test_existing_destination_is_left_untouched(tmp_path: Path) -> None:
+    """A destination of the user's choosing, with files in it: copier's API, as the CLI uses it."""
     dest = tmp_path / "project"
     dest.mkdir()
     (dest / "notes.txt").write_text("mine\n")
+    data = {**BASE_ANSWERS, "package_name": "json", "skip_setup": True}
     with pytest.raises(ValueError, match="Validation error"):
-        render(dest, {"package_name": "json"})
+        copier.run_copy(str(ROOT), str(dest), data=data, defaults=True, unsafe=True,
+                        vcs_ref="HEAD", quiet=True)  # fmt: skip
     assert [p.name for p in dest.iterdir()] == ["notes.txt"]
     assert (dest / "notes.txt").read_text() == "mine\n"
 
@@ -98,6 +103,5 @@ def test_cli_shows_the_message_and_fails(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("hours", [1, 2, 3, 4, 6, 8, 12, 24])
-def test_every_divisor_of_24_is_accepted(hours: int, tmp_path: Path) -> None:
-    project = render(tmp_path / "p", {"sync_interval_hours": hours})
-    assert f"sync_interval_hours: {hours}" in (project / ".copier-answers.yml").read_text()
+def test_every_divisor_of_24_is_accepted(hours: int, render: Renderer) -> None:
+    assert render(sync_interval_hours=hours).answers["sync_interval_hours"] == hours

@@ -47,7 +47,11 @@ def rendered(variant: str, renderer: Renderer) -> Project:
 
 @pytest.fixture(scope="session")
 def green(variant: str, renderer: Renderer) -> Project:
-    """The variant rendered with its post-generation setup, as `copier copy` does it."""
+    """The variant rendered with its post-generation setup, as `copier copy` does it.
+
+    Tests of several modules share it, on one worker, one after another: each may use it as
+    its owner would (commit, clean), and leaves it set up and with nothing of its own behind.
+    """
     return renderer.variant(variant, setup=True)
 
 

@@ -7,6 +7,7 @@ The variants come from tests/variants.yml. Tests read every answer back from a r
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,8 +29,11 @@ BASE_ANSWERS: dict[str, Any] = {
     "github_owner": "acme",
 }
 
-# Every backing service, for tests of the full stack whatever copier's default is.
-ALL_SERVICES = ["postgres", "redis", "celery"]
+QUESTIONS: dict[str, Any] = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
+# Every backing service copier.yml offers, for tests of the full stack.
+ALL_SERVICES: list[str] = list(QUESTIONS["services"]["choices"].values())
+# A target and its description, as `make help` lists them.
+HELP_LINE = re.compile(r"^  (?P<target>[a-z][a-z0-9-]*) +(?P<description>\S.*)$")
 
 VARIANTS: dict[str, dict[str, Any]] = yaml.safe_load(
     (ROOT / "tests" / "variants.yml").read_text(encoding="utf-8")
@@ -102,6 +106,11 @@ class Project:
         """Run the project's make with `args`; `env` adds variables to the environment."""
         return self.run(["make", *args], check=check, env=env, input=input)
 
+    def help_targets(self) -> dict[str, str]:
+        """The targets `make help` lists, with their descriptions."""
+        lines = self.make("help").stdout.splitlines()
+        return {m["target"]: m["description"] for m in map(HELP_LINE.match, lines) if m}
+
     def git(self, *args: str, check: bool = True) -> str:
         """Run git in the project; return its stdout."""
         return git(self.path, *args, check=check)
@@ -139,7 +148,7 @@ class Renderer:
         base: Mapping[str, Any] = BASE_ANSWERS,
         **answers: Any,
     ) -> Project:
-        """Renderer `variant` with `answers` on top; `setup` runs the setup as `copier copy` does.
+        """Render `variant` with `answers` on top; `setup` runs the setup as `copier copy` does.
 
         The setup runs in the environment of a prompt (`clean_env`), not in the test's.
         """

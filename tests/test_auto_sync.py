@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import clean_env, git, run
-from project import Renderer
+from helpers import git
+from project import Project, Renderer
 
 CRON_PATH = "/usr/bin:/bin"
 
@@ -80,7 +80,7 @@ class Repos:
 def repos(seed: Path, tmp_path: Path) -> Repos:
     """A fresh remote with the rendered project on main, and two clones of it."""
     remote = tmp_path / "remote.git"
-    run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], tmp_path)
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
     work = tmp_path / "seed"
     shutil.copytree(seed, work, ignore=shutil.ignore_patterns(".git"))
     git(work, "init", "-q", "-b", "main")
@@ -89,7 +89,7 @@ def repos(seed: Path, tmp_path: Path) -> Repos:
     git(work, "push", "-q", str(remote), "main")
     local, other = tmp_path / "local", tmp_path / "other"
     for clone in (local, other):
-        run(["git", "clone", "-q", str(remote), str(clone)], tmp_path)
+        git(tmp_path, "clone", "-q", str(remote), str(clone))
     home = tmp_path / "home"
     home.mkdir()
     (home / ".gitconfig").write_text("[user]\n\tname = Cron\n\temail = cron@example.com\n")
@@ -448,11 +448,11 @@ def test_missing_cron_is_one_clear_line(repos: Repos) -> None:
 def test_make_targets(repos: Repos, crontab: tuple[Path, Path]) -> None:
     """The Makefile's sync targets run the script (no .venv needed)."""
     command, table = crontab
-    env = clean_env(CRONTAB=str(command), CRONTAB_FILE=str(table))
+    sync_env = {"CRONTAB": str(command), "CRONTAB_FILE": str(table)}
     repos.upstream_commit()
 
     def make(target: str, *args: str) -> str:
-        return run(["make", target, *args], repos.local, env=env).stdout
+        return Project(repos.local).make(target, *args, env=sync_env).stdout
 
     assert "UPDATED main fast-forwarded" in make("auto-sync")
     assert "auto-sync: installed:" in make("setup-sync")

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from test_make_help import DOCKER
 
 from helpers import clean_env, run
-from project import ALL_SERVICES, Renderer
+from project import ALL_SERVICES, Project, Renderer
 
 # A stand-in docker CLI: logs each call (with the IMAGE and TAG that compose would read) and
 # succeeds; with NO_COMPOSE set it answers like a docker without the Compose plugin.
@@ -35,34 +35,41 @@ def docker_project(renderer: Renderer) -> Path:
     return renderer.render(services=ALL_SERVICES, use_docker=True).path
 
 
+def docker_targets(project: Path) -> list[str]:
+    """The Docker targets `make help` lists."""
+    return sorted(t for t in Project(project).help_targets() if t.startswith("docker-"))
+
+
 def own_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
     """What a failed target printed, without make's own `*** ... Error N` line."""
     lines = (result.stdout + result.stderr).splitlines()
     return [line for line in lines if not MAKE_ERROR.match(line)]
 
 
-@pytest.mark.parametrize("target", sorted(DOCKER))
 def test_docker_targets_without_docker_fail_with_one_clear_line(
-    target: str, docker_project: Path, tmp_path: Path
+    docker_project: Path, tmp_path: Path
 ) -> None:
     tools = tmp_path / "tools"
     tools.mkdir()
     for name in ("bash", "awk"):
-        (tools / name).symlink_to(run(["which", name], docker_project).stdout.strip())
-    make_path = run(["which", "make"], docker_project).stdout.strip()
+        (tools / name).symlink_to(str(shutil.which(name)))
+    make_path = str(shutil.which("make"))
     no_docker_on_path = {"PATH": str(tools), "HOME": str(tmp_path), "REGISTRY": "r.example.com"}
-    results = [
-        run([make_path, target], docker_project, env=no_docker_on_path, check=False),
-        run(["make", target, "DOCKER=/nonexistent"], docker_project, check=False),
-    ]
-    for result in results:
-        assert result.returncode != 0
-        lines = own_lines(result)
-        assert len(lines) == 1, lines
-        assert lines[0].startswith(f"{target}: ")
-        assert "docker" in lines[0].lower()
-        assert "install" in lines[0]
-        assert "https://docs.docker.com/" in lines[0]
+    targets = docker_targets(docker_project)
+    assert len(targets) == 8
+    for target in targets:
+        results = [
+            run([make_path, target], docker_project, env=no_docker_on_path, check=False),
+            run(["make", target, "DOCKER=/nonexistent"], docker_project, check=False),
+        ]
+        for result in results:
+            assert result.returncode != 0, target
+            lines = own_lines(result)
+            assert len(lines) == 1, (target, lines)
+            assert lines[0].startswith(f"{target}: ")
+            assert "docker" in lines[0].lower()
+            assert "install" in lines[0]
+            assert "https://docs.docker.com/" in lines[0]
     assert not (docker_project / ".env").exists()
 
 
@@ -141,7 +148,7 @@ def test_docker_push_needs_a_registry_and_compose_its_plugin(
         "docker-push: set REGISTRY, e.g. make docker-push REGISTRY=registry.example.com/team "
         "TAG=0.1.0"
     ]
-    for target in sorted(t for t in DOCKER if t.startswith("docker-compose-")):
+    for target in [t for t in docker_targets(docker_project) if t.startswith("docker-compose-")]:
         result = run(["make", target], docker_project, env=env, check=False)
         assert result.returncode != 0
         assert own_lines(result) == [

@@ -11,7 +11,7 @@ import re
 import subprocess
 
 from helpers import clean_env
-from project import Project
+from project import HELP_LINE, Project
 
 # Every target a variant may list, and where it is run. A target that `make help` lists and
 # this set lacks fails test_every_listed_target_is_tested: new targets cannot land untested.
@@ -43,7 +43,6 @@ SERVICE = {
 DOCKER = {target for target in TESTED if target.startswith("docker-")}
 PRE_COMMIT = {"pre-commit", "pre-commit-install"}
 COMMON = TESTED - PRE_COMMIT - SYNC - set().union(*SERVICE.values()) - DOCKER
-HELP_LINE = re.compile(r"^  (?P<target>[a-z][a-z0-9-]*) +(?P<description>\S.*)$")
 
 
 def expected_targets(project: Project) -> set[str]:
@@ -73,15 +72,9 @@ def expected_groups(project: Project) -> list[str]:
     return [*groups, "Maintenance"]
 
 
-def help_targets(project: Project) -> dict[str, str]:
-    """Targets and descriptions that `make help` lists."""
-    out = project.make("help").stdout
-    return {m["target"]: m["description"] for m in map(HELP_LINE.match, out.splitlines()) if m}
-
-
 def test_help_lists_exactly_the_targets_that_work(rendered: Project) -> None:
     """Without setup: `make help` needs nothing installed."""
-    targets = help_targets(rendered)
+    targets = rendered.help_targets()
     assert set(targets) == expected_targets(rendered)
     assert all(len(description) > 10 for description in targets.values())
     if rendered.on("use_docker"):
@@ -89,7 +82,7 @@ def test_help_lists_exactly_the_targets_that_work(rendered: Project) -> None:
 
 
 def test_every_listed_target_is_tested(rendered: Project) -> None:
-    untested = set(help_targets(rendered)) - TESTED
+    untested = set(rendered.help_targets()) - TESTED
     assert not untested, f"untested targets: {sorted(untested)}"
 
 
@@ -126,10 +119,10 @@ def test_makefile_is_portable_to_make_3_81(rendered: Project) -> None:
                     "undefine ", "private ", "$(guile "):  # fmt: skip
         assert feature not in makefile, feature
     phony = set(re.findall(r"^\.PHONY: (\S+)$", makefile, re.MULTILINE))
-    assert set(help_targets(rendered)) <= phony
+    assert set(rendered.help_targets()) <= phony
 
 
 def test_readme_documents_every_target(rendered: Project) -> None:
     readme = (rendered.path / "README.md").read_text()
     documented = set(re.findall(r"^\| `make ([a-z0-9-]+)", readme, re.MULTILINE))
-    assert documented == set(help_targets(rendered))
+    assert documented == set(rendered.help_targets())

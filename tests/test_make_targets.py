@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("make-targets")]
 
 @pytest.fixture(scope="module", params=["defaults", "library"])
 def kind(request: pytest.FixtureRequest) -> str:
-    """The variant: the full service, or a library."""
+    """The variant: copier's defaults (a service), or a library."""
     return str(request.param)
 
 

@@ -204,15 +204,15 @@ def test_defaults_come_from_git_config(
     assert answers["package_name"] == "analytical_engine"
 
 
-# The app's modules that read the same whatever the `services` answer: the routers, schemas,
-# dependencies and assembly reach the backing services only through services.py.
+# The modules that read the same whatever the `services` answer: the routers, schemas,
+# dependencies, middleware and assembly reach the backing services only through services.py.
 SAME_FOR_EVERY_SERVICES_ANSWER = (
     "__main__.py", "api/__init__.py", "api/health.py", "api/notes.py", "app.py", "db.py",
     "dependencies.py", "healthcheck.py", "log.py", "middleware.py", "models.py", "schemas.py",
 )  # fmt: skip
 
 
-def test_the_app_differs_with_the_services_answer_only_in_services_py(renderer: Renderer) -> None:
+def test_routers_and_assembly_read_the_same_for_every_services_answer(renderer: Renderer) -> None:
     services = [p for p in map(renderer.variant, VARIANTS) if p.is_service]
     assert len({tuple(p.services) for p in services}) >= 5
     for name in SAME_FOR_EVERY_SERVICES_ANSWER:
@@ -221,7 +221,7 @@ def test_the_app_differs_with_the_services_answer_only_in_services_py(renderer: 
     assert len({(p.path / "src" / p.package / "services.py").read_text() for p in services}) > 1
 
 
-def test_every_module_says_its_job_in_its_first_docstring_line(rendered: Project) -> None:
+def test_every_module_has_a_one_line_docstring_summary(rendered: Project) -> None:
     for path in (rendered.path / "src").rglob("*.py"):
         docstring = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
         name = path.relative_to(rendered.path).as_posix()
@@ -235,7 +235,7 @@ def test_the_readme_layout_names_every_module(rendered: Project) -> None:
     if not rendered.is_service:
         pytest.skip("a library's package is its own to lay out")
     readme = (rendered.path / "README.md").read_text(encoding="utf-8")
-    layout = readme.split("### Layout", 1)[1].split("\n\n", 2)[2].split("\n\n", 1)[0]
+    layout = readme.split("### Layout", 1)[1].split("\n#", 1)[0]
     listed = set(re.findall(r"^\| `([^`]+)` \|", layout, re.MULTILINE))
     package = rendered.path / "src" / rendered.package
     modules = {

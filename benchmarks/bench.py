@@ -106,6 +106,8 @@ def gate_name(command: str) -> str:
     """Label a gate command briefly: `uv lock --check`, `ruff format`, `mypy`, and so on."""
     words = [word.rsplit("/", 1)[-1] for word in shlex.split(command) if "=" not in word]
     tool = words[0]
+    if tool == "python" and len(words) > 1:  # a script of the project: its name
+        return words[1].removesuffix(".py")
     if tool in {"uv", "ruff"} and len(words) > 1:
         extra = " --check" if tool == "uv" and "--check" in words else ""
         return f"{tool} {words[1]}{extra}"

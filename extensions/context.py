@@ -9,8 +9,10 @@ import shutil
 import subprocess  # nosec B404 # runs git with fixed arguments, no shell
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
+import yaml
 from jinja2 import Environment
 from jinja2.ext import Extension
 
@@ -94,8 +96,10 @@ def reserved_package_names() -> list[str]:
     return sorted({*keyword.kwlist, *stdlib, "tests", *imports, *DEPENDENCY_IMPORTS})
 
 
-# What renders the template; a rendered project's `make template-update` runs the same versions.
-RENDER_TOOLS = ("copier", "copier-template-extensions")
+# What renders the template, and every release of it: a rendered project's update runs the same
+# versions. jinja2-time is for releases before 1.0.0, which copier re-renders on update; an
+# extension a release adds goes here too and never leaves (docs/decisions/0002).
+RENDER_TOOLS = ("copier", "copier-template-extensions", "jinja2-time")
 TEMPLATE_PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
 
@@ -124,6 +128,21 @@ def uv_version(pyproject: Path = TEMPLATE_PYPROJECT) -> str:
     return pins["uv"]
 
 
+def recorded_answer(conf: Mapping[str, object], name: str) -> str:
+    """Return the answer to `name` recorded in the destination's answers file, or "".
+
+    `conf` is copier's `_copier_conf`. Only a project that exists has one: on `copier update`,
+    defaults and validators use it to keep what the project already is.
+    """
+    path = Path(str(conf["dst_path"]), str(conf["answers_file"]))
+    try:
+        recorded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return ""
+    value = recorded.get(name) if isinstance(recorded, dict) else None
+    return "" if value is None else str(value)
+
+
 class ProjectContext(Extension):
     """Expose git identity, reserved names and tool pins as globals; add the quoting filters."""
 
@@ -136,6 +155,7 @@ class ProjectContext(Extension):
             git_user_name=git_config("user.name"),
             git_user_email=git_config("user.email"),
             git_github_user=git_config("github.user"),
+            recorded_answer=recorded_answer,
             reserved_package_names=reserved_package_names(),
             reserved_project_names=reserved_project_names(),
             template_tools=template_tools(),

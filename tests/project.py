@@ -159,15 +159,19 @@ class Renderer:
         *,
         setup: bool = False,
         base: Mapping[str, Any] = BASE_ANSWERS,
+        vcs_ref: str = "HEAD",
         **answers: Any,
     ) -> Project:
         """Render `variant` with `answers` on top; `setup` runs the setup as `copier copy` does.
 
         The setup runs in the environment of a prompt (`clean_env`), not in the test's.
+        `vcs_ref` renders another commit or release of the template.
         """
         data = {**base, **VARIANTS[variant], **answers, "skip_setup": not setup}
         with prompt_environment() if setup else contextlib.nullcontext():
-            result = self.copie.copy(extra_answers=data, template_dir=self.template)
+            result = self.copie.copy(
+                extra_answers=data, template_dir=self.template, vcs_ref=vcs_ref
+            )
         return Project(checked(result))
 
     # The `render` fixture is a Renderer, called as render("library", setup=True).
@@ -200,5 +204,11 @@ class TemplateRepo:
         text = path.read_text(encoding="utf-8")
         assert old in text, f"{old!r} is not in {file}"
         path.write_text(text.replace(old, new, 1), encoding="utf-8")
+        commit_all(self.path, tag)
+        git(self.path, "tag", tag)
+
+    def remove(self, tag: str, *files: str) -> None:
+        """Remove the template's `files`, commit, and tag the result."""
+        git(self.path, "rm", "-q", *(f"template/{file}" for file in files))
         commit_all(self.path, tag)
         git(self.path, "tag", tag)

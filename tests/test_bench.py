@@ -20,6 +20,9 @@ def test_gate_names() -> None:
     )
     assert bench.gate_name(".venv/bin/ruff format --check .") == "ruff format"
     assert bench.gate_name(".venv/bin/bandit -q -c pyproject.toml -r src") == "bandit"
+    assert bench.gate_name("UV=u .venv/bin/python scripts/template-update.py check") == (
+        "template-update"
+    )
 
 
 def test_unknown_variant_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
@@ -40,8 +43,8 @@ def test_smoke_run_writes_every_figure(tmp_path: Path, capsys: pytest.CaptureFix
     assert report["render_floor"]["runs"] == 1
     phases = report["render_to_green"]["library"]
     assert list(phases) == [
-        "render", "setup", "uv lock --check", "ruff check", "ruff format", "mypy", "bandit",
-        "pytest", "total",
+        "render", "setup", "template-update", "uv lock --check", "ruff check", "ruff format",
+        "mypy", "bandit", "pytest", "total",
     ]  # fmt: skip
     assert phases["total"]["median"] >= phases["setup"]["median"]
     assert report["image"] == {}

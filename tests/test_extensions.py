@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
-from helpers import load_extension
+from helpers import ROOT, git, load_extension
+from project import Renderer
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -61,7 +63,7 @@ def test_git_config_reads_the_global_file(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_template_tools_are_the_pinned_render_tools() -> None:
     tools = context.template_tools()
-    assert set(tools) == {"copier", "copier-template-extensions"}
+    assert set(tools) == {"copier", "copier-template-extensions", "jinja2-time"}
     assert tools["copier"].split(".")[0] == "9"
 
 
@@ -97,3 +99,29 @@ def test_uv_version_refuses_a_missing_pin(tmp_path: Path) -> None:
 )
 def test_dockerfile_str_quotes_one_word(value: str, quoted: str) -> None:
     assert context.dockerfile_str(value) == quoted
+
+
+# The distribution of each importable extension copier.yml has ever named; one named as
+# `path.py:Class` is a file of the template and comes with every release.
+EXTENSION_SOURCES = {
+    "copier_template_extensions": "copier-template-extensions",
+    "jinja2_time": "jinja2-time",
+}
+
+
+def test_an_update_installs_the_extensions_of_every_release() -> None:
+    """copier re-renders a project's old release on update: what any release loads, an update
+    installs (docs/decisions/0002)."""
+    commits = git(ROOT, "log", "--format=%H", "--", "copier.yml").split()
+    configs = [yaml.safe_load(git(ROOT, "show", f"{commit}:copier.yml")) for commit in commits]
+    configs.append(yaml.safe_load((ROOT / "copier.yml").read_text()))
+    for config in configs:
+        for entry in config.get("_jinja_extensions", []):
+            if ":" not in entry:
+                assert EXTENSION_SOURCES.get(entry.split(".")[0]) in context.RENDER_TOOLS, entry
+
+
+def test_the_update_script_runs_the_pinned_render_tools(renderer: Renderer) -> None:
+    script = (renderer.variant("library").path / "scripts" / "template-update.py").read_text()
+    for name, version in context.template_tools().items():
+        assert f'"{name}=={version}"' in script

@@ -30,7 +30,7 @@ TESTED = {
     "build", "bump-major", "bump-minor", "bump-patch", "clean-all", "coverage", "coverage-html",
     "env", "lint-fix", "pre-commit-install", "shell", "sync", "test-fast", "upgrade", "version",
     # test_make_audit.py, test_make_doctor.py, test_make_update.py, this module
-    "audit", "doctor", "template-update", "help",
+    "audit", "doctor", "template-status", "template-update", "help",
 }  # fmt: skip
 SYNC = {"auto-sync", "check-sync", "remove-sync", "setup-sync", "sync-log"}
 # A service's targets, by the `services` answer they need ("" for every service).

@@ -32,6 +32,7 @@ ALWAYS = {
     "pyproject.toml",
     "scripts/doctor.sh",
     "scripts/setup.sh",
+    "scripts/template-update.py",
     "src/acme_billing/__init__.py",
     "src/acme_billing/log.py",
     "src/acme_billing/py.typed",
@@ -83,7 +84,7 @@ def expected_files(project: Project) -> set[str]:
     if project.on("auto_sync"):
         files.add("scripts/auto-sync.sh")
         if project.on("use_github_actions"):
-            files |= {"scripts/template-sync.sh", ".github/workflows/template-sync.yml"}
+            files |= {"scripts/template-sync.py", ".github/workflows/template-sync.yml"}
     return files
 
 

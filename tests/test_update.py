@@ -84,7 +84,7 @@ def team_edits(project: Project) -> list[Edit]:
 
 
 def resolve(project: Project, paths: list[str]) -> None:
-    """Resolve each conflict as a team would here: keep the template's side, then re-add ours."""
+    """Resolve each conflict by keeping the template's side (team lines: checked before)."""
     for name in paths:
         path = project.path / name
         kept: list[str] = []

@@ -186,7 +186,9 @@ def sync(template: TemplateRepo, tmp_path: Path) -> Sync:
     stubs = tmp_path / "bin"
     stubs.mkdir()
     executable(
-        stubs / "gh", f'#!/bin/sh\nexec "{sys.executable}" "{ROOT}/tests/tools/gh.py" "$@"\n'
+        # GH_STAND_IN tells the git it runs (to read the remote) from the script's own.
+        stubs / "gh",
+        f'#!/bin/sh\nGH_STAND_IN=1 exec "{sys.executable}" "{ROOT}/tests/tools/gh.py" "$@"\n',
     )
     path = clean_env()["PATH"]
     for name in ("make", "uv"):
@@ -519,6 +521,89 @@ def test_a_local_sync_branch_with_the_users_commits_is_kept(sync: Sync) -> None:
     assert project.git("symbolic-ref", "--short", "HEAD") == "main"
     assert project.git("status", "--porcelain") == ""
     assert not any("update" in call["argv"] for call in sync.tool_calls())  # no copier update
+
+
+# Every client-side hook git may run: `update` (no token) could have planted any of them.
+HOOKS = (
+    "applypatch-msg", "pre-applypatch", "post-applypatch", "pre-commit", "pre-merge-commit",
+    "prepare-commit-msg", "commit-msg", "post-commit", "pre-rebase", "post-checkout",
+    "post-merge", "pre-push", "pre-auto-gc", "post-rewrite", "reference-transaction",
+    "post-index-change", "sendemail-validate",
+)  # fmt: skip
+PLANTED_HOOK = """#!/bin/sh
+# Planted by code that ran in the tokenless update step: records what it could have read.
+echo "$(basename "$0") GH_TOKEN=${{GH_TOKEN:-}} $(env | grep -c extraheader)" >> '{record}'
+cat >/dev/null
+"""
+
+
+def plant_hooks(sync: Sync) -> Path:
+    """Plant every hook in the project's .git/hooks; return the file they would write to."""
+    record = sync.tmp / "hooks-ran.txt"
+    hooks = Path(sync.project.git("rev-parse", "--path-format=absolute", "--git-path", "hooks"))
+    hooks.mkdir(exist_ok=True)
+    for name in HOOKS:
+        executable(hooks / name, PLANTED_HOOK.format(record=record))
+    return record
+
+
+def test_publish_runs_no_hook_the_update_step_could_plant(sync: Sync) -> None:
+    """`publish` holds the write token: no git hook runs while it pushes."""
+    record = plant_hooks(sync)
+    release(sync, "v2", WIDER)
+    sync.update()
+    record.unlink(missing_ok=True)  # the update step's own hook runs are not the point
+    values, _ = sync.publish()
+    assert values == {"pr": "1", "pushed": "true"}
+    assert sync.remote_tip() == sync.project.git("rev-parse", "template-sync")
+    assert not record.exists(), record.read_text()
+
+
+def test_publish_runs_no_hook_even_when_it_fetches_origins_branch(sync: Sync) -> None:
+    """The same on a later run, whose checkout has not fetched origin's sync branch: publish
+    fetches it (a ref update, which runs the reference-transaction hook) before pushing."""
+    record = plant_hooks(sync)
+    release(sync, "v2", WIDER)
+    sync.update()
+    sync.publish()
+    sync.project.git("update-ref", "-d", "refs/remotes/origin/template-sync")
+    record.unlink(missing_ok=True)
+    values, _ = sync.publish()
+    assert values == {"pr": "1", "pushed": "false"}
+    assert not record.exists(), record.read_text()
+
+
+def test_git_never_sees_the_token_and_talks_to_origin_without_hooks(sync: Sync) -> None:
+    """Only gh gets GH_TOKEN. git gets it only as a header, only in the commands that talk to
+    origin, and those run no hook; every other git command has no token at all."""
+    real = shutil.which("git", path=sync.env["PATH"])
+    assert real is not None
+    git_log = sync.tmp / "git-calls.jsonl"
+    executable(
+        sync.tmp / "bin" / "git",
+        f"""#!/bin/sh
+"{sys.executable}" -c 'import json, os, sys
+values = [v for k, v in os.environ.items() if k.startswith("GIT_CONFIG_VALUE")]
+header = any("AUTHORIZATION" in value for value in values)
+line = {{"argv": sys.argv[1:], "token": "GH_TOKEN" in os.environ, "header": header}}
+if "GH_STAND_IN" in os.environ: sys.exit()
+open("{git_log}", "a").write(json.dumps(line) + "\\n")' "$@"
+exec "{real}" "$@"
+""",
+    )
+    release(sync, "v2", WIDER)
+    sync.update()
+    git_log.unlink(missing_ok=True)
+    sync.publish()
+    sync.project.git("update-ref", "-d", "refs/remotes/origin/template-sync")
+    sync.publish()  # a later run fetches origin's branch first
+    calls = [json.loads(line) for line in git_log.read_text().splitlines()]
+    assert not [call["argv"] for call in calls if call["token"]]
+    with_header = [call["argv"] for call in calls if call["header"]]
+    assert {
+        next(a for a in argv if not a.startswith("-") and "=" not in a) for argv in with_header
+    } == {"ls-remote", "fetch", "push"}
+    assert all(argv[:2] == ["-c", "core.hooksPath=/dev/null"] for argv in with_header)
 
 
 def test_an_update_of_workflows_needs_the_sync_token(sync: Sync) -> None:

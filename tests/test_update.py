@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
+import stat
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from pytest_copie.plugin import Copie
 
-from helpers import git, output
+from helpers import BIN, git, output
 from project import Project, Renderer, TemplateRepo
 from releases import OLDER_COMMITS, clone_template, release_commits
 
@@ -200,7 +203,7 @@ def test_changing_answers_on_update_ends_green(
         expected = value.strip("[]").split(",") if value.startswith("[") else value == "true"
         assert recorded == expected
     assert (project.path / "Dockerfile").exists() == project.on("use_docker")
-    assert (project.path / "scripts" / "auto-sync.sh").exists() == project.on("auto_sync")
+    assert (project.path / "scripts" / "auto-sync.py").exists() == project.on("auto_sync")
     assert (project.path / "compose.yaml").exists() == project.on("use_docker")
     project.make("check")
 
@@ -271,3 +274,165 @@ def test_a_removed_file_the_team_changed_is_kept_and_reported(template: Template
     check = project.run(["python3", "scripts/template-update.py", "check"], check=False)
     assert check.returncode == 1
     assert f"src/{package}/log.py.orig: kept by a template update" in check.stderr
+
+
+# --- the crontab line of auto-sync, refreshed by every update (copier.yml's _migrations) ------
+
+# A crontab stand-in: the table lives in $CRONTAB_FILE; none yet is "no crontab".
+STAND_IN_CRONTAB = """#!/bin/sh
+case "$1" in
+  -l) [ -f "$CRONTAB_FILE" ] || { echo "no crontab for tester" >&2; exit 1; }
+      cat "$CRONTAB_FILE" ;;
+  -) cat > "$CRONTAB_FILE" ;;
+  *) echo "usage: crontab -l | -" >&2; exit 2 ;;
+esac
+"""
+# Lines of the user's own in the crontab, which an update never touches.
+THEIRS = [
+    "MAILTO=ops@example.com",
+    "30 2 * * * /usr/bin/backup --all # someone else's job",
+    "0 * * * * bash '/srv/other/scripts/auto-sync.sh' run >/dev/null 2>&1 # auto-sync: /srv/other",
+]
+CRON_PATH = "/usr/bin:/bin"
+REFRESH = "scripts/auto-sync.py refresh"  # in copier's line for the migration it runs
+AUTO_SYNC_SOURCE = "scripts/{% if auto_sync %}auto-sync.py{% endif %}.jinja"
+
+
+@dataclass(frozen=True)
+class Cron:
+    """The stand-in crontab command and the file holding its table."""
+
+    command: Path
+    table: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment that makes the project's scripts use the stand-in."""
+        return {"CRONTAB": str(self.command), "CRONTAB_FILE": str(self.table)}
+
+    def lines(self) -> list[str]:
+        """The table's lines."""
+        return self.table.read_text().splitlines()
+
+
+@pytest.fixture
+def cron(tmp_path: Path) -> Cron:
+    """A stand-in crontab, with no table yet."""
+    command = tmp_path / "bin" / "crontab"
+    command.parent.mkdir()
+    command.write_text(STAND_IN_CRONTAB)
+    command.chmod(command.stat().st_mode | stat.S_IXUSR)
+    return Cron(command, tmp_path / "table")
+
+
+def marker(project: Project) -> str:
+    """The end of the project's crontab line, in every release."""
+    return f"# auto-sync: {project.path.resolve()}"
+
+
+def with_upstream(project: Project) -> None:
+    """Give the project a remote with its branch, so that a sync run has something to check."""
+    remote = project.path.parent / f"{project.path.name}-remote.git"
+    git(project.path.parent, "init", "-q", "--bare", str(remote))
+    project.git("remote", "add", "origin", str(remote))
+    project.git("push", "-q", "-u", "origin", "HEAD")
+
+
+@pytest.mark.parametrize("source", ["v1.0.0", "v0.1.0"])
+def test_an_installed_cron_line_is_refreshed_by_the_update(
+    copie: Copie, history: Path, cron: Cron, tmp_path: Path, source: str
+) -> None:
+    """A project of a release whose auto-sync was bash, with its line installed: the update
+    (the project's own template-update.py from 1.0.0, copier alone before) rewrites that line
+    as `make setup-sync` now would, with the schedule changed on the way; nothing else."""
+    project = Renderer(copie, history).render("library", vcs_ref=source)
+    assert project.answers["sync_interval_hours"] == 6
+    project.commit("Initial project")
+    with_upstream(project)
+    cron.table.write_text("\n".join(THEIRS[:2]) + "\n")
+    project.run(["bash", "scripts/auto-sync.sh", "install"], env=cron.env)
+    cron.table.write_text(cron.table.read_text() + THEIRS[2] + "\n")
+    (old,) = [line for line in cron.lines() if line.endswith(marker(project))]
+    assert old.startswith("0 */6 * * * /bin/bash "), old
+
+    answers = ["--defaults", "--vcs-ref=HEAD", "-d", "sync_interval_hours=12"]
+    if source == "v1.0.0":
+        command = ["python3", "scripts/template-update.py", "run", *answers]
+    else:  # its make template-update ran copier alone; the 1.0.0 migration finishes the job
+        command = [str(BIN / "copier"), "update", "--trust", "--skip-tasks", *answers]
+    result = project.run(command, env=cron.env, check=False)
+    said = output(result)
+    assert result.returncode == 0, said
+    assert (project.path / "scripts" / "auto-sync.sh").exists()  # the shim old cron lines run
+    assert ("template-update.py', 'finish'" in said) == (source == "v0.1.0"), said
+
+    lines = cron.lines()
+    assert len(lines) == len(THEIRS) + 1
+    assert lines[:2] == THEIRS[:2]
+    assert lines[3] == THEIRS[2]
+    line = lines[2]
+    assert f"auto-sync: crontab line refreshed: {line}" in said
+    script = project.path.resolve() / "scripts" / "auto-sync.py"
+    python = shlex.split(line.split(" ", 5)[5].replace("\\%", "%"))[0]
+    assert line == (f"0 */12 * * * '{python}' '{script}' run >/dev/null 2>&1 {marker(project)}")
+    # An interpreter that outlives the update: copier's own Python may be an ephemeral
+    # environment in uv's cache (uv tool run), which the line must not name.
+    assert Path(python).is_absolute()
+    assert not (Path(python).parent.parent / "pyvenv.cfg").exists(), python
+    uv_cache = Path(subprocess.run([str(BIN / "uv"), "cache", "dir"], capture_output=True,
+                                   text=True, check=True).stdout.strip())  # fmt: skip
+    assert not Path(python).resolve().is_relative_to(uv_cache.resolve()), python
+
+    # The line runs as cron runs it: /bin/sh, cron's PATH, from /.
+    project.commit("Update the template")
+    home = tmp_path / "home"
+    home.mkdir()
+    cron_env = {"PATH": CRON_PATH, "HOME": str(home), "SHELL": "/bin/sh"}
+    command_part = line.split(" ", 5)[5].replace("\\%", "%")
+    ran = subprocess.run(["/bin/sh", "-c", command_part], cwd="/", env=cron_env, check=False)
+    log = (project.path / "logs" / "auto-sync.log").read_text()
+    assert ran.returncode == 0, log
+    assert log.splitlines()[-1].split(" ", 2)[1] == "OK", log
+    status = project.run(["python3", "scripts/auto-sync.py", "status"], env=cron.env)
+    assert f"cron:     installed: {line}" in status.stdout
+    assert "will fail" not in status.stdout
+
+
+@pytest.mark.parametrize("crontab", ["no line", "no crontab command"])
+def test_an_update_without_a_cron_line_leaves_cron_alone(
+    template: TemplateRepo, cron: Cron, crontab: str
+) -> None:
+    project = template.renderer.render("library")
+    project.commit("Initial project")
+    template.release("v2", "README.md.jinja", "\n", "\n\n")
+    env = cron.env if crontab == "no line" else {"CRONTAB": str(cron.command.parent / "none")}
+    result = project.run(
+        ["python3", "scripts/template-update.py", "run", "--defaults"], env=env, check=False
+    )
+    said = output(result)
+    assert result.returncode == 0, said
+    assert project.answers["_commit"] == "v2"
+    assert REFRESH in said  # the migration ran ...
+    assert not [line for line in said.splitlines() if "auto-sync" in line and REFRESH not in line]
+    assert not cron.table.exists()  # never written: still "no crontab"
+
+
+def test_a_refresh_that_fails_never_fails_the_update(template: TemplateRepo, cron: Cron) -> None:
+    """auto-sync.py left with conflict markers by the update cannot run: the update still ends
+    (the conflict listed), says the line was not refreshed, and the table is as it was."""
+    project = template.renderer.render("library")
+    script = project.path / "scripts" / "auto-sync.py"
+    project.run(["python3", str(script), "install"], env=cron.env)
+    cron.table.write_text("\n".join([THEIRS[0], *cron.lines(), THEIRS[1]]) + "\n")
+    table = cron.table.read_text()
+    script.write_text(script.read_text().replace("LOG_KEEP = 3", "LOG_KEEP = 5", 1))
+    project.commit("Initial project, keeping more logs")
+    template.release("v2", AUTO_SYNC_SOURCE, "LOG_KEEP = 3", "LOG_KEEP = 4")
+    result = project.run(
+        ["python3", "scripts/template-update.py", "run", "--defaults"], env=cron.env, check=False
+    )
+    said = output(result)
+    assert result.returncode == 1, said
+    assert "template-update: conflict: scripts/auto-sync.py" in said
+    assert "auto-sync: crontab line not refreshed (see above)" in said
+    assert cron.table.read_text() == table

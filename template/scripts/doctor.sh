@@ -51,7 +51,7 @@ else
 fi
 
 # Tools only some features need: reported, never fatal.
-if [ -f scripts/auto-sync.sh ]; then
+if [ -f scripts/auto-sync.py ]; then
   echo "Optional:"
   if command -v "${CRONTAB:-crontab}" >/dev/null 2>&1; then
     ok crontab "found (make setup-sync can schedule auto-sync)"

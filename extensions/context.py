@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import keyword
 import re
+import shlex
 import shutil
 import subprocess  # nosec B404 # runs git with fixed arguments, no shell
 import sys
 import time
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -89,11 +91,118 @@ def reserved_project_names() -> list[str]:
     return sorted(DEPENDENCY_NAMES)
 
 
+# The public top-level modules of the standard library on every Python a project may run on
+# (copier.yml offers 3.10 to 3.14), whichever Python runs copier: sys.stdlib_module_names of
+# 3.10.13, 3.11.7, 3.12.1 and 3.13.0 (modules removed since, such as `distutils` or `pipes`,
+# stay: a 3.10 project imports them), plus `test`, CPython's own test package, which is in the
+# standard library's folder but not in that list. tests/test_validators.py checks this against
+# every interpreter on the machine.
+STDLIB_MODULE_NAMES = frozenset(
+    {
+        "abc", "aifc", "antigravity", "argparse", "array", "ast", "asynchat", "asyncio",
+        "asyncore", "atexit", "audioop", "base64", "bdb", "binascii", "binhex", "bisect",
+        "builtins", "bz2", "cProfile", "calendar", "cgi", "cgitb", "chunk", "cmath", "cmd",
+        "code", "codecs", "codeop", "collections", "colorsys", "compileall", "concurrent",
+        "configparser", "contextlib", "contextvars", "copy", "copyreg", "crypt", "csv",
+        "ctypes", "curses", "dataclasses", "datetime", "dbm", "decimal", "difflib", "dis",
+        "distutils", "doctest", "email", "encodings", "ensurepip", "enum", "errno",
+        "faulthandler", "fcntl", "filecmp", "fileinput", "fnmatch", "fractions", "ftplib",
+        "functools", "gc", "genericpath", "getopt", "getpass", "gettext", "glob", "graphlib",
+        "grp", "gzip", "hashlib", "heapq", "hmac", "html", "http", "idlelib", "imaplib",
+        "imghdr", "imp", "importlib", "inspect", "io", "ipaddress", "itertools", "json",
+        "keyword", "lib2to3", "linecache", "locale", "logging", "lzma", "mailbox", "mailcap",
+        "marshal", "math", "mimetypes", "mmap", "modulefinder", "msilib", "msvcrt",
+        "multiprocessing", "netrc", "nis", "nntplib", "nt", "ntpath", "nturl2path", "numbers",
+        "opcode", "operator", "optparse", "os", "ossaudiodev", "pathlib", "pdb", "pickle",
+        "pickletools", "pipes", "pkgutil", "platform", "plistlib", "poplib", "posix",
+        "posixpath", "pprint", "profile", "pstats", "pty", "pwd", "py_compile", "pyclbr",
+        "pydoc", "pydoc_data", "pyexpat", "queue", "quopri", "random", "re", "readline",
+        "reprlib", "resource", "rlcompleter", "runpy", "sched", "secrets", "select",
+        "selectors", "shelve", "shlex", "shutil", "signal", "site", "smtpd", "smtplib",
+        "sndhdr", "socket", "socketserver", "spwd", "sqlite3", "sre_compile", "sre_constants",
+        "sre_parse", "ssl", "stat", "statistics", "string", "stringprep", "struct",
+        "subprocess", "sunau", "symtable", "sys", "sysconfig", "syslog", "tabnanny", "tarfile",
+        "telnetlib", "tempfile", "termios", "test", "textwrap", "this", "threading", "time",
+        "timeit", "tkinter", "token", "tokenize", "tomllib", "trace", "traceback",
+        "tracemalloc", "tty", "turtle", "turtledemo", "types", "typing", "unicodedata",
+        "unittest", "urllib", "uu", "uuid", "venv", "warnings", "wave", "weakref",
+        "webbrowser", "winreg", "winsound", "wsgiref", "xdrlib", "xml", "xmlrpc", "zipapp",
+        "zipfile", "zipimport", "zlib", "zoneinfo",
+        # New top-level modules of Python 3.14, from "What's New In Python 3.14", section
+        # "New modules" (docs.python.org/3/whatsnew/3.14.html): annotationlib (PEP 749) and
+        # compression (PEP 784); concurrent.interpreters and string.templatelib are submodules.
+        "annotationlib", "compression",
+    }
+)  # fmt: skip
+
+
 def reserved_package_names() -> list[str]:
-    """Names a package must not take: keywords, stdlib modules, `tests`, dependencies'."""
-    stdlib = (name for name in sys.stdlib_module_names if not name.startswith("_"))
+    """Names a package must not take: keywords, stdlib modules, `tests`, dependencies'.
+
+    The standard library's are those of every Python a project may run on (STDLIB_MODULE_NAMES),
+    and those of the Python that runs copier, should it be newer still.
+    """
+    running = (name for name in sys.stdlib_module_names if not name.startswith("_"))
+    stdlib = {*STDLIB_MODULE_NAMES, *running}
     imports = (name.replace("-", "_") for name in DEPENDENCY_NAMES)
     return sorted({*keyword.kwlist, *stdlib, "tests", *imports, *DEPENDENCY_IMPORTS})
+
+
+# The longest answer each question takes (copier.yml's validators, docs/questions.md). The
+# names end up in generated Python that must fit ruff's 100 columns (`make check`); every line
+# that holds one is either short enough at the limit or wrapped with a magic trailing comma, so
+# ruff formats it the same at any length. What bounds each limit:
+# - package_name, 40: the service's tests/test_db.py, whose `config.set_main_option(...)` line
+#   with "<package>:migrations" is exactly 100 columns at 40 (next come migrations/env.py's
+#   error message and migrations/__init__.py's docstring, at 42);
+# - project_slug, 75: __init__.py's `__version__ = version("<slug>")`, exactly 100 columns;
+# - project_name, 64: no line of code (app.py's `title=` line would take 83): a name, not a
+#   sentence; description, 200: no Python file holds it;
+# - github_owner, 39: GitHub's longest account name; author_email, 254: RFC 5321's.
+# A line made longer lowers a limit, a line wrapped may raise it. tests/test_validators.py
+# renders every answer at its limit, and short ones, and lints the result; one character more
+# is refused.
+ANSWER_LIMITS: dict[str, int] = {
+    "project_name": 64,
+    "project_slug": 75,
+    "package_name": 40,
+    "description": 200,
+    "author_email": 254,
+    "github_owner": 39,
+}
+
+
+def fullmatch(value: object, pattern: str) -> bool:
+    """Return whether all of `value` matches `pattern`: no trailing newline slips past `$`."""
+    return re.fullmatch(pattern, str(value)) is not None
+
+
+def text_problem(value: object) -> str:
+    """Return what is wrong with a one-line text answer (a message saying what to type), or "".
+
+    Bytes that are not UTF-8 reach copier as lone surrogates (Python's surrogateescape) and
+    cannot be written to any file; control characters, line and paragraph separators break
+    the files the answer goes into; spaces at either end fail the project's whitespace hook.
+    """
+    text = str(value)
+    if any(unicodedata.category(char) == "Cs" for char in text):
+        return (
+            "This answer holds bytes that are not UTF-8 text (a terminal or file in another "
+            "encoding?): type it again as UTF-8."
+        )
+    if any(unicodedata.category(char) in {"Cc", "Zl", "Zp"} for char in text):
+        return (
+            "Use one line of text without control characters (no newlines, tabs or "
+            "escape sequences)."
+        )
+    if text != text.strip():
+        return "Remove the spaces at the start and end."
+    return ""
+
+
+def sh_quote(value: object) -> str:
+    """Quote a value as one word for a POSIX shell (shlex.quote): a path to copy and paste."""
+    return shlex.quote(str(value))
 
 
 # What renders the template, and every release of it: a rendered project's update runs the same
@@ -144,7 +253,7 @@ def recorded_answer(conf: Mapping[str, object], name: str) -> str:
 
 
 class ProjectContext(Extension):
-    """Expose git identity, reserved names and tool pins as globals; add the quoting filters."""
+    """Expose git identity, reserved names, limits and tool pins; add quoting and check filters."""
 
     def __init__(self, environment: Environment) -> None:
         """Register the globals once per Jinja environment."""
@@ -155,6 +264,7 @@ class ProjectContext(Extension):
             git_user_name=git_config("user.name"),
             git_user_email=git_config("user.email"),
             git_github_user=git_config("github.user"),
+            answer_limits=ANSWER_LIMITS,
             recorded_answer=recorded_answer,
             reserved_package_names=reserved_package_names(),
             reserved_project_names=reserved_project_names(),
@@ -163,3 +273,6 @@ class ProjectContext(Extension):
         )
         environment.filters["toml_str"] = toml_str
         environment.filters["dockerfile_str"] = dockerfile_str
+        environment.filters["fullmatch"] = fullmatch
+        environment.filters["text_problem"] = text_problem
+        environment.filters["sh_quote"] = sh_quote

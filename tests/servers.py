@@ -12,6 +12,7 @@ import stat
 import subprocess
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -279,10 +280,12 @@ def _stop_postgres(account: pwd.struct_passwd | None, pg_ctl: str, data: Path) -
 
 
 @contextlib.contextmanager
-def redis_server(base: Path) -> Iterator[str]:
+def redis_server(base: Path, *, password: str | None = None) -> Iterator[str]:
     """Start a throwaway redis-server (no persistence) on a free loopback port; always stop it.
 
-    Yields redis://127.0.0.1:PORT/0.
+    Yields redis://127.0.0.1:PORT/0, or with `password` redis://:PASSWORD@127.0.0.1:PORT/0 for
+    a server that requires it (`requirepass`, read as configuration from standard input, as the
+    compose Redis reads it: never on the command line).
     """
     redis = require("redis-server")
     base.mkdir(parents=True, exist_ok=True)
@@ -292,13 +295,22 @@ def redis_server(base: Path) -> Iterator[str]:
         redis, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
         "--daemonize", "no", "--dir", str(base), "--logfile", "",
     ]  # fmt: skip
+    if password is not None:
+        command.insert(1, "-")  # the first (or last) argument: configuration on stdin
     with log.open("wb") as output:
         process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT
+            command,
+            stdin=subprocess.DEVNULL if password is None else subprocess.PIPE,
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
     try:
+        if process.stdin is not None and password is not None:
+            quoted = password.replace("\\", "\\\\").replace('"', '\\"')
+            process.stdin.write(f'requirepass "{quoted}"\n'.encode())
+            process.stdin.close()
         deadline = time.monotonic() + START_TIMEOUT
-        while not _redis_pong(port):
+        while not redis_pong(port, password):
             if process.poll() is not None:
                 pytest.fail(
                     f"redis-server exited {process.returncode} before answering PING on port "
@@ -310,7 +322,8 @@ def redis_server(base: Path) -> Iterator[str]:
                     f"{START_TIMEOUT:.0f} s\n--- log\n{_tail(log)}"
                 )
             time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        auth = "" if password is None else f":{urllib.parse.quote(password, safe='')}@"
+        yield f"redis://{auth}127.0.0.1:{port}/0"
     finally:
         stop(process)
 
@@ -325,11 +338,28 @@ def stop(process: subprocess.Popen[Any], timeout: float = 10) -> None:
         process.wait()
 
 
-def _redis_pong(port: int) -> bool:
-    """True when Redis on `port` answers PING."""
+def redis_pong(port: int, password: str | None = None) -> bool:
+    """True when Redis on `port` answers PING (after AUTH with `password`)."""
+    commands = [["PING"]] if password is None else [["AUTH", password], ["PING"]]
+    request = b"".join(_resp(command) for command in commands)
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(64).startswith(b"+PONG")
+            sock.sendall(request)
+            answer = b""
+            while answer.count(b"\r\n") < len(commands):
+                chunk = sock.recv(256)
+                if not chunk:
+                    break
+                answer += chunk
+            return answer.split(b"\r\n")[len(commands) - 1] == b"+PONG"
     except OSError:
         return False
+
+
+def _resp(command: list[str]) -> bytes:
+    """`command` in Redis's protocol (RESP): an array of bulk strings, safe for any password."""
+    parts = [f"*{len(command)}\r\n".encode()]
+    for word in command:
+        data = word.encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(parts)

@@ -23,12 +23,15 @@ DOCKER_FILES = ("Dockerfile", ".dockerignore", "compose.yaml")
 
 CELERY = {"worker", "beat", "flower"}
 IMAGE_SERVICES = {"app", "migrate", *CELERY}  # the services that run the project's image
-# What the app reads from its environment (or .env): never baked into the image.
+# What the app and compose read from the environment (or .env): never baked into the image.
 SETTINGS = {
-    "LOG_LEVEL", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL",
-    "CELERY_RESULT_BACKEND", "FLOWER_BASIC_AUTH", "POSTGRES_USER", "POSTGRES_PASSWORD",
-    "POSTGRES_DB",
+    "LOG_LEVEL", "DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND",
+    "FLOWER_BASIC_AUTH", "POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "REDIS_PASSWORD",
 }  # fmt: skip
+# A Redis URL in compose.yaml: the compose Redis, with REDIS_PASSWORD from .env (required).
+COMPOSE_REDIS_URL = re.compile(r"redis://:\$\{REDIS_PASSWORD:\?[^}]+\}@redis:6379/(\d+)")
+# The files Dependabot's docker-compose ecosystem reads (dependabot-core's FileFetcher).
+DEPENDABOT_COMPOSE_FILE = re.compile(r"(docker-)?compose(\.[\w-]+)?\.ya?ml", re.IGNORECASE)
 # key=word in a LABEL; a word is quoted parts, escaped characters and plain ones.
 LABEL_PAIR = re.compile(r'([\w.-]+)=((?:"(?:[^"\\]|\\.)*"|\\.|[^\s"\\])+)')
 IMAGE_ENV = {
@@ -193,11 +196,15 @@ def test_environment_points_at_the_compose_services(rendered: Project) -> None:
             url = environment["DATABASE_URL"]
             assert url.startswith("postgresql://${POSTGRES_USER:-postgres}:"), name
             assert "${POSTGRES_PASSWORD:-postgres}@postgres:5432/" in url, name
-        if "redis" in selected:
-            assert environment["REDIS_URL"].startswith("redis://redis:6379/"), name
-        if "celery" in selected:
-            assert environment["CELERY_BROKER_URL"].startswith("redis://redis:6379/"), name
-            assert environment["CELERY_RESULT_BACKEND"].startswith("redis://redis:6379/"), name
+        # Every Redis URL logs in with REDIS_PASSWORD; each role has a database of its own.
+        roles = ["REDIS_URL"] if "redis" in selected else []
+        roles += ["CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"] if "celery" in selected else []
+        databases = []
+        for role in roles:
+            match = COMPOSE_REDIS_URL.fullmatch(environment[role])
+            assert match, (name, role, environment[role])
+            databases.append(match.group(1))
+        assert len(set(databases)) == len(roles), (name, databases)
         assert service.get("build") == ("." if name == "app" else None), name
         if name != "app":
             assert service["pull_policy"] == "never", name
@@ -215,8 +222,50 @@ def test_environment_points_at_the_compose_services(rendered: Project) -> None:
         assert password == "${POSTGRES_PASSWORD:-postgres}"  # noqa: S105 # local development
         assert postgres["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
     if "redis" in services:
-        assert services["redis"]["image"] == "redis:8-alpine"
-        assert services["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+        redis = services["redis"]
+        assert redis["image"] == "redis:8-alpine"
+        assert "env_file" not in redis  # only its password, not the app's settings
+        assert redis["environment"] == {
+            "REDISCLI_AUTH": "${REDIS_PASSWORD:?set REDIS_PASSWORD in .env}"
+        }
+        # The password is expanded by the container's shell ($$), never by compose into the
+        # command line; the entrypoint still starts redis-server (as its own user).
+        command = " ".join(redis["command"])
+        assert "${" not in command
+        assert 'requirepass "$$REDISCLI_AUTH"' in command
+        assert "exec docker-entrypoint.sh redis-server -" in command
+        # redis-cli reads REDISCLI_AUTH, and exits 0 even when refused: PONG is checked.
+        assert redis["healthcheck"]["test"] == ["CMD-SHELL", '[ "$$(redis-cli ping)" = PONG ]']
+
+
+def test_images_are_pinned_by_tag_and_dependabot_bumps_them(rendered: Project) -> None:
+    docker = with_docker(rendered)
+    project = docker.path
+    stages: set[str] = set()
+    images: set[str] = set()
+    for keyword, arguments in instructions(project):
+        if keyword == "FROM":
+            image, *alias = arguments.split(" AS ")
+            if image not in stages:
+                images.add(image)
+            stages |= set(alias)
+    for name, service in compose(project)["services"].items():
+        if name not in IMAGE_SERVICES:  # the others run the image built here
+            images.add(service["image"])
+    assert len(images) == 2 + len({"postgres", "redis"} & set(docker.services))
+    for image in images:
+        repository, _, tag = image.rpartition(":")
+        assert repository, f"{image} is not pinned by a tag"
+        assert "/" not in tag, image
+        assert tag != "latest", image
+        assert re.match(r"\d", tag), f"{image}: a version tag, which Dependabot can bump"
+    if docker.on("use_dependabot"):
+        dependabot = yaml.safe_load((project / ".github" / "dependabot.yml").read_text())
+        directories = {e["package-ecosystem"]: e["directory"] for e in dependabot["updates"]}
+        # Both files are at the root, where each ecosystem looks.
+        assert directories["docker"] == "/"
+        assert directories["docker-compose"] == "/"
+        assert DEPENDABOT_COMPOSE_FILE.fullmatch("compose.yaml")
 
 
 def test_compose_file_renders_cleanly(rendered: Project) -> None:
@@ -285,7 +334,7 @@ def test_no_setting_or_secret_is_baked_into_the_image(rendered: Project) -> None
             env_keys |= set(re.findall(r"(?:^|\s)([A-Z_][A-Z0-9_]*)=", arguments))
     assert env_keys == IMAGE_ENV
     assert not env_keys & SETTINGS
-    # The one setting the image fixes: production, so a real SECRET_KEY is required.
+    # The one setting the image fixes: where it runs.
     assert "ENVIRONMENT=production" in " ".join(a for k, a in steps if k == "ENV")
     assert [a for k, a in steps if k == "ARG"] == ["VERSION=unknown"]
     # What the build reads is exactly what .dockerignore lets into the context.

@@ -119,7 +119,10 @@ def test_docker_targets_run_the_docker_cli(docker_project: Path, tmp_path: Path)
             "IMAGE= TAG= docker compose version",
             f"{compose} up --build --detach --wait",
         ]
-        assert "FLOWER_BASIC_AUTH=admin:" in env_file.read_text()  # make env made it
+        # make env made it, with the passwords compose requires.
+        made = env_file.read_text().splitlines()
+        assert any(re.fullmatch(r"FLOWER_BASIC_AUTH=admin:[A-Za-z0-9]{24}", line) for line in made)
+        assert any(re.fullmatch(r"REDIS_PASSWORD=[A-Za-z0-9]{24}", line) for line in made)
         serve = calls("docker-run", "PORT=8080")[1]
         assert "--env-file .env --env HOST=0.0.0.0" in serve
         assert "--publish 127.0.0.1:8080:8000" in serve

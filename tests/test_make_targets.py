@@ -164,6 +164,11 @@ def test_env_creates_and_never_overwrites(project: Project) -> None:
             flower = example.index("FLOWER_BASIC_AUTH=")
             assert re.fullmatch(r"FLOWER_BASIC_AUTH=admin:[A-Za-z0-9]{24}", created.pop(flower))
             del example[flower]
+        if project.on("use_docker") and "redis" in project.services:
+            # So is the compose Redis's password.
+            redis = example.index("REDIS_PASSWORD=")
+            assert re.fullmatch(r"REDIS_PASSWORD=[A-Za-z0-9]{24}", created.pop(redis))
+            del example[redis]
         assert created == example
         assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
         env_file.write_text("LOG_LEVEL=DEBUG\nSECRET=mine\n")

@@ -1,5 +1,6 @@
 """The service variant for real: its make targets, its integration tests, and the compose stack
-run natively (the commands parsed from compose.yaml) against real PostgreSQL and Redis."""
+run natively (the commands and environment parsed from compose.yaml) against real PostgreSQL and
+a Redis that requires a password."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import base64
 import contextlib
 import json
 import os
+import re
+import secrets
 import signal
 import sqlite3
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -22,12 +26,27 @@ import yaml
 
 from helpers import clean_env, run
 from project import ALL_SERVICES, Project, Renderer
-from servers import Postgres, free_port, postgres_server, redis_server, require
+from servers import (
+    Postgres,
+    free_port,
+    postgres_server,
+    redis_pong,
+    redis_server,
+    require,
+    stop,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("service")]
 
 PACKAGE = "acme_billing"
 STARTUP = 60.0
+# The test Redis requires it, as the compose Redis requires REDIS_PASSWORD (`make env` makes
+# one of 24 letters and digits).
+REDIS_PASSWORD = secrets.token_hex(12)
+# What readiness says when Redis refuses a URL's password (services.py).
+REFUSED = "AuthenticationError: Redis refused {}: its password is missing or wrong"
+# ${NAME}, ${NAME:-default}, ${NAME:?error} and $$, as compose interpolates them.
+COMPOSE_VARIABLE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-?])([^}]*))?\}")
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +59,14 @@ def project(renderer: Renderer) -> Project:
 
 @pytest.fixture(scope="module")
 def backing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Postgres, str]]:
-    """A throwaway PostgreSQL server and Redis server on free loopback ports."""
+    """A throwaway PostgreSQL server and Redis server (requiring REDIS_PASSWORD) on free
+    loopback ports."""
     require("redis-server")
     base = tmp_path_factory.mktemp("servers")
-    with postgres_server(base / "pg") as postgres, redis_server(base / "redis") as redis:
+    with (
+        postgres_server(base / "pg") as postgres,
+        redis_server(base / "redis", password=REDIS_PASSWORD) as redis,
+    ):
         yield postgres, redis
 
 
@@ -122,7 +145,54 @@ def parse(body: bytes) -> Any:
 def compose_commands(project: Project) -> dict[str, list[str]]:
     """The command of every compose service that runs the project's image."""
     services = yaml.safe_load((project.path / "compose.yaml").read_text())["services"]
-    return {name: spec["command"] for name, spec in services.items() if "command" in spec}
+    return {
+        name: spec["command"]
+        for name, spec in services.items()
+        if spec["image"].startswith("${IMAGE") and "command" in spec
+    }
+
+
+def interpolate(text: str, values: Mapping[str, str]) -> str:
+    """`text` as compose interpolates it from `values` (.env): a required one that is missing
+    fails the test, as compose would refuse to start."""
+
+    def one(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, operator, argument = match.groups()
+        value = values.get(name, "")
+        if not value and operator == "?":
+            pytest.fail(f"compose refuses to start: {name}: {argument}")
+        return value or (argument if operator == "-" else "")
+
+    return COMPOSE_VARIABLE.sub(one, text)
+
+
+def compose_environment(
+    project: Project, values: Mapping[str, str], hosts: Mapping[str, str]
+) -> dict[str, str]:
+    """The app's `environment:` in compose.yaml, interpolated from `values` (.env), with each
+    compose host (postgres:5432, redis:6379) replaced by where its server really listens."""
+    services = yaml.safe_load((project.path / "compose.yaml").read_text())["services"]
+    resolved = {}
+    for name, value in services["app"]["environment"].items():
+        text = interpolate(str(value), values)
+        for compose_host, real in hosts.items():
+            text = text.replace(f"@{compose_host}/", f"@{real}/")
+        resolved[name] = text
+    return resolved
+
+
+def redis_parts(url: str) -> tuple[int, str]:
+    """The port and password of a redis:// URL."""
+    parts = urllib.parse.urlsplit(url)
+    assert parts.port is not None
+    return parts.port, urllib.parse.unquote(parts.password or "")
+
+
+def without_password(url: str) -> str:
+    """`url` with its credentials removed."""
+    return re.sub(r"//[^@/]*@", "//", url)
 
 
 def natively(command: list[str], project: Project, **replace: str) -> list[str]:
@@ -230,6 +300,109 @@ def test_ready_names_a_service_that_is_down(project: Project) -> None:
     assert "Traceback" not in result.stdout + result.stderr
 
 
+def test_ready_names_a_password_redis_refused(
+    project: Project, live_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Without the password (or with a wrong one), the Redis URLs fail readiness, saying why:
+    `make ready` prints it, /ready answers 503 and the app's log says it."""
+    refused = {
+        "REDIS_URL": without_password(live_env["REDIS_URL"]),
+        "CELERY_BROKER_URL": live_env["CELERY_BROKER_URL"].replace(
+            REDIS_PASSWORD, "not-" + REDIS_PASSWORD
+        ),
+    }
+    env = {**live_env, **refused}
+    result = project.make("ready", env=env, check=False)
+    assert result.returncode != 0
+    assert "database: ok" in result.stdout
+    assert f"redis: {REFUSED.format('REDIS_URL')}" in result.stdout
+    assert f"broker: {REFUSED.format('CELERY_BROKER_URL')}" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+    port = free_port()
+    serve = natively(compose_commands(project)["app"], project)
+    app_env = clean_env(**env, HOST="127.0.0.1", PORT=str(port))
+    with background(serve, project.path, app_env, tmp_path / "app.log") as log:
+        base = f"http://127.0.0.1:{port}"
+        wait_for("the app to serve /health", lambda: http(f"{base}/health")[0] == 200, [log])
+        assert http(f"{base}/ready") == (
+            503,
+            {
+                "status": "unavailable",
+                "checks": {"database": "ok", "redis": "unavailable", "broker": "unavailable"},
+            },
+        )
+    assert f"readiness: redis failed: {REFUSED.split(': ', 1)[1].format('REDIS_URL')}" in (
+        log.read_text()
+    )
+
+    # With the password, both answer.
+    answered = project.make("ready", env=live_env).stdout
+    assert "redis: ok" in answered
+    assert "broker: ok" in answered
+
+
+def test_the_compose_redis_requires_its_password(project: Project, tmp_path: Path) -> None:
+    """compose.yaml's redis command and health check, run natively: the password comes from
+    the environment (never a command line), clients without it are refused, and the health
+    check logs in with it."""
+    redis_server_path, redis_cli_path = require("redis-server"), require("redis-cli")
+    redis = yaml.safe_load((project.path / "compose.yaml").read_text())["services"]["redis"]
+    values = {"REDIS_PASSWORD": REDIS_PASSWORD}
+    environment = {name: interpolate(str(v), values) for name, v in redis["environment"].items()}
+    assert environment == {"REDISCLI_AUTH": REDIS_PASSWORD}
+    command = [interpolate(part, values) for part in redis["command"]]
+    # What `docker inspect` shows: no password, only the variable the shell expands.
+    assert REDIS_PASSWORD not in " ".join(command)
+    assert "$REDISCLI_AUTH" in command[-1]
+    check = redis["healthcheck"]["test"]
+    assert check[0] == "CMD-SHELL"
+    # Stand-ins for the image's entrypoint (which starts redis-server with the arguments it is
+    # given, then modules) and for redis-cli, whose default port is the container's 6379.
+    port, data = free_port(), tmp_path / "data"
+    data.mkdir()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    stand_ins = {
+        "docker-entrypoint.sh": f'[ "$1" = redis-server ] || exit 64\nshift\nexec '
+        f"{redis_server_path} \"$@\" --port {port} --bind 127.0.0.1 --save '' "
+        f"--appendonly no --dir {data}",
+        "redis-cli": f'exec {redis_cli_path} -p {port} "$@"',
+    }
+    for name, body in stand_ins.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    env = clean_env(**environment)
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+    log = tmp_path / "redis.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            command, cwd=data, env=env, stdin=subprocess.DEVNULL, stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_for("the compose redis", lambda: redis_pong(port, REDIS_PASSWORD), [log])
+        # The same process (sh and the entrypoint exec it), its command line free of secrets.
+        cmdline = Path(f"/proc/{server.pid}/cmdline").read_bytes().decode(errors="replace")
+        assert "redis-server" in cmdline
+        assert REDIS_PASSWORD not in cmdline
+        assert not redis_pong(port)
+        anonymous = run([redis_cli_path, "-p", str(port), "ping"], tmp_path, env=clean_env())
+        assert "NOAUTH" in anonymous.stdout + anonymous.stderr
+
+        def healthy(**auth: str) -> bool:
+            check_env = {k: v for k, v in env.items() if k != "REDISCLI_AUTH"} | auth
+            script = interpolate(check[1], values)
+            result = run(["sh", "-c", script], tmp_path, env=check_env, check=False)
+            return result.returncode == 0
+
+        assert healthy(REDISCLI_AUTH=REDIS_PASSWORD)
+        assert not healthy(REDISCLI_AUTH="wrong")
+        assert not healthy()  # redis-cli exits 0 on NOAUTH: the check reads the answer
+    finally:
+        stop(server)
+
+
 def test_integration_tests_pass_against_real_services(
     project: Project, live_env: dict[str, str]
 ) -> None:
@@ -261,12 +434,27 @@ def test_celery_targets_start_against_the_broker(
 def test_the_compose_stack_runs_natively(
     project: Project, backing: tuple[Postgres, str], live_env: dict[str, str], tmp_path: Path
 ) -> None:
-    """app, migrate, worker, beat and flower as compose.yaml runs them, on real servers."""
-    postgres, _ = backing
+    """app, migrate, worker, beat and flower as compose.yaml runs them, with the environment it
+    gives them, on real servers."""
+    postgres, redis = backing
     commands = compose_commands(project)
     assert set(commands) == {"app", "migrate", "worker", "beat", "flower"}
+    # compose.yaml's URLs, from .env's values, are exactly those that reach the real servers.
+    redis_port, password = redis_parts(redis)
+    dotenv = {
+        "POSTGRES_USER": postgres.user,
+        "POSTGRES_PASSWORD": postgres.password,
+        "POSTGRES_DB": postgres.db,
+        "REDIS_PASSWORD": password,
+    }
+    hosts = {"postgres:5432": f"127.0.0.1:{postgres.port}", "redis:6379": f"127.0.0.1:{redis_port}"}
+    composed = compose_environment(project, dotenv, hosts)
+    urls = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")
+    assert {name: composed[name] for name in urls} == {name: live_env[name] for name in urls}
     app_port, flower_port = free_port(), free_port()
-    env = clean_env(**live_env, HOST="127.0.0.1", PORT=str(app_port), LOG_JSON="true")
+    # Listening on loopback, on a free port, instead of the container's 0.0.0.0:8000.
+    local = {"HOST": "127.0.0.1", "PORT": str(app_port), "LOG_JSON": "true"}
+    env = clean_env(**(composed | local), FLOWER_BASIC_AUTH=live_env["FLOWER_BASIC_AUTH"])
 
     (project.path / "var").mkdir(exist_ok=True)  # the image's writable /app/var
     run(natively(commands["migrate"], project), project.path, env=env)

@@ -20,7 +20,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#")
+LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|%\}|(?<!\$)\{#")  # ${#var}: a bash length
 ALWAYS = {
     ".copier-answers.yml",
     ".editorconfig",
@@ -82,7 +82,7 @@ def expected_files(project: Project) -> set[str]:
     if project.on("use_dependabot"):
         files.add(".github/dependabot.yml")
     if project.on("auto_sync"):
-        files.add("scripts/auto-sync.sh")
+        files |= {"scripts/auto-sync.py", "scripts/auto-sync.sh"}
         if project.on("use_github_actions"):
             files |= {"scripts/template-sync.py", ".github/workflows/template-sync.yml"}
     return files

@@ -1,17 +1,22 @@
-"""The rendered scripts/setup.sh: finding uv and Python with the fallback chain.
+"""The rendered scripts/setup.sh: finding uv and Python with the fallback chain, and every
+external call bounded (GNU timeout, or the watchdog used where there is none).
 
-Stand-in interpreters on a restricted PATH make every case reproducible on any machine.
+Stand-in interpreters and uvs on a restricted PATH make every case reproducible on any machine.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
+import signal
 import socket
 import stat
+import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,8 +29,8 @@ from project import Renderer
 # What setup.sh and the rendered Makefile need besides Python and uv.
 UTILITIES = [
     "awk", "bash", "basename", "cat", "chmod", "cp", "dirname", "env", "find", "git", "grep",
-    "head", "ls", "make", "mkdir", "mktemp", "readlink", "rm", "sed", "sh", "sort", "touch",
-    "timeout", "tr", "uname",
+    "head", "ls", "make", "mkdir", "mktemp", "readlink", "rm", "sed", "sh", "sleep", "sort",
+    "touch", "timeout", "tr", "uname",
 ]  # fmt: skip
 
 
@@ -365,3 +370,348 @@ def test_pre_commit_install_refusal_is_a_warning(render: Renderer) -> None:
     out = run(["make", "setup"], project).stdout
     assert "warning: pre-commit install failed" in out
     assert (project / ".venv" / ".setup-done").exists()
+
+
+# Bounded calls: stand-in tools that hang, ignore TERM or answer garbage, each stopped within the
+# bound setup.sh is given (its *_TIMEOUT variables), and a last line that says what to do.
+
+BOUND = 2  # seconds, for whichever bound a test lowers
+KILL_AFTER = 1  # SETUP_KILL_AFTER: TERM, then KILL this much later
+SLACK = 4  # seconds for everything else setup does (each stand-in answers at once)
+LOWERED = {
+    "SETUP_PROBE_TIMEOUT": str(BOUND),
+    "SETUP_TIMEOUT": str(BOUND),
+    "SYNC_TIMEOUT": str(BOUND),
+    "SETUP_KILL_AFTER": str(KILL_AFTER),
+}
+# The one line every failure ends with: what went wrong, then what to do.
+ERROR_LINE = re.compile(r"^setup: error: [^\n]+: [^\n]+$")
+
+
+@pytest.fixture(params=["timeout", "watchdog"])
+def bounded_tools(request: pytest.FixtureRequest, utilities: Path) -> Path:
+    """The basic tools with GNU timeout (Linux), or without it (stock macOS: the watchdog)."""
+    if request.param == "watchdog":
+        (utilities / "timeout").unlink(missing_ok=True)
+    return utilities
+
+
+def hang(pids: Path, *, ignore_term: bool) -> str:
+    """Shell lines that never finish (and ignore TERM), recording their processes in `pids`."""
+    trap = "trap '' TERM\n" if ignore_term else ""
+    return f'{trap}echo $$ >>"{pids}"\nsleep 1000 &\necho $! >>"{pids}"\nwait'
+
+
+def stand_in_uv(
+    directory: Path,
+    *,
+    version: str = "echo 'uv 0.0.0 (stand-in)'",
+    find: str = "exit 2",
+    install: str = "exit 2",
+    sync: str = "exit 2",
+) -> Path:
+    """A uv whose --version, `python find`, `python install` and `sync` run the given lines."""
+    return executable(
+        directory / "uv",
+        f'case "$1 ${{2:-}}" in\n'
+        f"'--version '*)\n{version}\nexit\n;;\n"
+        f"'python find')\n{find}\nexit\n;;\n"
+        f"'python install')\n{install}\nexit\n;;\n"
+        f"'sync '*)\n{sync}\nexit\n;;\n"
+        "esac\nexit 2",
+    )
+
+
+def alive(pid: int) -> bool:
+    """Whether process `pid` still runs (a zombie waiting for its parent does not)."""
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    return stat_line.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def assert_stopped(pids: Path) -> None:
+    """Every process a stand-in recorded is gone (KILL takes a moment to land)."""
+    recorded = [int(line) for line in pids.read_text().split()]
+    assert recorded, "the stand-in never ran"
+    deadline = time.monotonic() + 2
+    while any(map(alive, recorded)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in recorded if alive(pid)], "a process outlived its bound"
+
+
+def timed_setup(
+    project: Path, path: list[Path], home: Path, *args: str, **extra: str
+) -> tuple[int, str, float]:
+    """setup_sh with the lowered bounds; also the seconds it took."""
+    start = time.monotonic()
+    status, out = setup_sh(project, path, home, *args, **{**LOWERED, **extra})
+    return status, out, time.monotonic() - start
+
+
+def assert_ends_with_what_to_do(out: str, *expected: str) -> None:
+    """The last line is the one-line error, and says each of `expected`."""
+    last = out.rstrip("\n").splitlines()[-1]
+    assert ERROR_LINE.match(last), out
+    for text in expected:
+        assert text in last, out
+
+
+def skip_if_fixed_uv() -> None:
+    """setup.sh always tries these; a real uv there would be found after the stand-in."""
+    fixed = [p for p in ("/usr/local/bin/uv", "/opt/homebrew/bin/uv") if Path(p).exists()]
+    if fixed:
+        pytest.skip(f"uv is installed at {fixed[0]}, a location setup.sh always checks")
+
+
+@pytest.mark.parametrize("ignore_term", [False, True], ids=["hangs", "ignores-term"])
+def test_uv_that_hangs_on_version_is_stopped(
+    project: Path, bounded_tools: Path, tmp_path: Path, ignore_term: bool
+) -> None:
+    skip_if_fixed_uv()
+    bins, pids = tmp_path / "bin", tmp_path / "pids"
+    fake_python(bins, "python3.12", "3.12.4")
+    uv = stand_in_uv(bins, version=hang(pids, ignore_term=ignore_term))
+    status, out, took = timed_setup(project, [bins, bounded_tools], tmp_path, "--find")
+    assert status == 1, out
+    assert took < BOUND + KILL_AFTER + SLACK, out
+    assert f"skipping uv {uv}: `--version` did not answer within {BOUND}s" in out
+    assert_ends_with_what_to_do(out, "uv not found", "make setup UV=/path/to/uv")
+    assert_stopped(pids)
+
+
+@pytest.mark.parametrize("ignore_term", [False, True], ids=["hangs", "ignores-term"])
+def test_python_that_hangs_is_skipped_within_its_bound(
+    project: Path, bounded_tools: Path, tmp_path: Path, ignore_term: bool
+) -> None:
+    """The preferred python3.12 hangs: skipped after the bound, the next one is taken."""
+    bins, pids = tmp_path / "bin", tmp_path / "pids"
+    hung = executable(bins / "python3.12", hang(pids, ignore_term=ignore_term))
+    fallback = fake_python(bins, "python3.11", "3.11.9")
+    fake_uv(bins)
+    status, out, took = timed_setup(project, [bins, bounded_tools], tmp_path, "--find")
+    assert status == 0, out
+    assert took < BOUND + KILL_AFTER + SLACK, out
+    assert f"skipping {hung}: it did not answer within {BOUND}s" in out
+    assert f"Python: {fallback} (3.11.9)" in out
+    assert_stopped(pids)
+
+
+def test_only_python_hangs_says_what_to_install(
+    project: Path, bounded_tools: Path, tmp_path: Path
+) -> None:
+    bins, pids = tmp_path / "bin", tmp_path / "pids"
+    executable(bins / "python3", hang(pids, ignore_term=True))
+    fake_uv(bins)
+    status, out, took = timed_setup(project, [bins, bounded_tools], tmp_path, "--find")
+    assert status == 1, out
+    assert took < BOUND + KILL_AFTER + SLACK, out
+    assert "uv python install 3.12" in out
+    assert_ends_with_what_to_do(out, "no Python >= 3.11 found", "install one as shown above")
+    assert_stopped(pids)
+
+
+@pytest.mark.parametrize(
+    ("tool", "answer"),
+    [("uv", "garbage\nmore garbage"), ("python", "Python 3.12 is great")],
+)
+def test_garbage_versions_are_refused(
+    project: Path, utilities: Path, tmp_path: Path, tool: str, answer: str
+) -> None:
+    skip_if_fixed_uv()
+    bins = tmp_path / "bin"
+    print_answer = f"printf '%s\\n' '{answer}'"
+    if tool == "uv":
+        fake_python(bins, "python3.12", "3.12.4")
+        uv = stand_in_uv(bins, version=print_answer)
+        expected = f'skipping uv {uv}: `--version` answered "garbage" instead of uv\'s version'
+        last = ("uv not found", "make setup UV=/path/to/uv")
+    else:
+        python = executable(bins / "python3", print_answer)
+        fake_uv(bins)
+        expected = f'skipping {python}: it answered "{answer}" instead of its version'
+        last = ("no Python >= 3.11 found", "install one as shown above")
+    status, out, _ = timed_setup(project, [bins, utilities], tmp_path, "--find")
+    assert status == 1, out
+    assert expected in out
+    assert_ends_with_what_to_do(out, *last)
+
+
+def test_uv_sync_that_ignores_term_is_killed(
+    project: Path, bounded_tools: Path, tmp_path: Path
+) -> None:
+    bins, pids = tmp_path / "bin", tmp_path / "pids"
+    fake_python(bins, "python3.12", "3.12.4")
+    stand_in_uv(bins, sync=hang(pids, ignore_term=True))
+    status, out, took = timed_setup(project, [bins, bounded_tools], tmp_path)
+    assert status == 1, out
+    assert took < BOUND + KILL_AFTER + SLACK, out
+    assert_ends_with_what_to_do(
+        out, f"uv sync did not finish in {BOUND}s", "then run `make setup` again"
+    )
+    assert_stopped(pids)
+    assert not (project / ".venv" / ".setup-done").exists()
+
+
+def test_uv_python_find_and_install_that_hang_are_stopped(
+    project: Path, bounded_tools: Path, tmp_path: Path
+) -> None:
+    """No Python on PATH: `uv python find` hangs, then `uv python install` does."""
+    bins, pids = tmp_path / "bin", tmp_path / "pids"
+    stand_in_uv(bins, find=hang(pids, ignore_term=True), install=hang(pids, ignore_term=True))
+    status, out, took = timed_setup(project, [bins, bounded_tools], tmp_path)
+    assert status == 1, out
+    # find, install: each TERM, then KILL.
+    assert took < 2 * (BOUND + KILL_AFTER) + SLACK, out
+    assert f"note: `uv python find` did not answer within {BOUND}s" in out
+    assert_ends_with_what_to_do(
+        out, f"uv python install 3.12 did not finish in {BOUND}s", "SETUP_TIMEOUT=300 make setup"
+    )
+    assert_stopped(pids)
+
+
+# Forks a child that leaves its process group (setsid) and sleeps 30s with stdout inherited;
+# returns once the child has left (so killing the group it came from misses it), recording its pid.
+DETACH = """\
+import os, sys, time
+ready, left = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.setsid()
+    os.close(left)
+    time.sleep(30)
+    os._exit(0)
+os.close(left)
+os.read(ready, 1)  # end of file: the child has closed its end, after setsid
+with open(sys.argv[1], "a") as pids:
+    pids.write(f"{pid}\\n")
+"""
+
+
+@pytest.fixture
+def detached(tmp_path: Path) -> Iterator[Path]:
+    """A file for the pids of `leave_detached` children, which are killed after the test."""
+    pids = tmp_path / "detached-pids"
+    pids.touch()
+    (tmp_path / "detach.py").write_text(DETACH)
+    yield pids
+    for pid in map(int, pids.read_text().split()):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def leave_detached(pids: Path, answer: str) -> str:
+    """Shell lines that leave a child in a session of its own holding stdout open for 30s, then
+    run `answer`: a tool that answers at once, but whose output stays open long past any bound
+    (killing the tool's process group misses that child)."""
+    return f'"{sys.executable}" "{pids.parent / "detach.py"}" "{pids}"\n{answer}'
+
+
+def assert_detached(pids: Path, count: int) -> None:
+    """The stand-ins did leave `count` detached children (the case is really exercised)."""
+    assert len(pids.read_text().split()) == count, "a stand-in never left its child"
+
+
+def test_answers_are_read_without_waiting_for_detached_children(
+    project: Path, bounded_tools: Path, tmp_path: Path, detached: Path
+) -> None:
+    """uv --version and the python probe answer, but leave a child holding their stdout: setup
+    reads the answers within the bound, instead of waiting for that output to close."""
+    skip_if_fixed_uv()
+    bins = tmp_path / "bin"
+    python = executable(bins / "python3.12", leave_detached(detached, "echo 3.12.4"))
+    uv = stand_in_uv(bins, version=leave_detached(detached, "echo 'uv 0.5.0'"), sync="exit 0")
+    status, out, took = timed_setup(project, [bins, bounded_tools], tmp_path)
+    assert status == 1, out
+    assert took < BOUND + KILL_AFTER + SLACK, out
+    assert f"uv: {uv} (uv 0.5.0)" in out
+    assert f"Python: {python} (3.12.4) - preferred version from .python-version" in out
+    assert_ends_with_what_to_do(
+        out, f"uv sync ({uv}) exited 0 but created no .venv/bin/python", "make setup UV="
+    )
+    assert_detached(detached, 2)
+    assert not (project / ".venv").exists()
+
+
+def test_uv_python_find_that_leaves_a_detached_child_does_not_hold_setup(
+    project: Path, bounded_tools: Path, tmp_path: Path, detached: Path
+) -> None:
+    """No Python on PATH: uv --version and `uv python find` (which finds none) each leave a
+    child holding their stdout; setup still ends within the bound, saying what to install."""
+    skip_if_fixed_uv()
+    bins = tmp_path / "bin"
+    uv = stand_in_uv(
+        bins,
+        version=leave_detached(detached, "echo 'uv 0.5.0'"),
+        find=leave_detached(detached, "exit 2"),
+    )
+    status, out, took = timed_setup(project, [bins, bounded_tools], tmp_path, "--find")
+    assert status == 1, out
+    assert took < BOUND + KILL_AFTER + SLACK, out
+    assert f"uv: {uv} (uv 0.5.0)" in out
+    assert "did not answer" not in out
+    assert_ends_with_what_to_do(out, "no Python >= 3.11 found", "install one as shown above")
+    assert_detached(detached, 2)
+
+
+def test_uv_whose_sync_creates_nothing(project: Path, utilities: Path, tmp_path: Path) -> None:
+    bins = tmp_path / "bin"
+    fake_python(bins, "python3.12", "3.12.4")
+    uv = stand_in_uv(bins, sync="exit 0")
+    status, out, _ = timed_setup(project, [bins, utilities], tmp_path)
+    assert status == 1, out
+    assert "touch" not in out
+    assert_ends_with_what_to_do(
+        out, f"uv sync ({uv}) exited 0 but created no .venv/bin/python", "make setup UV="
+    )
+    assert not (project / ".venv").exists()
+
+
+def test_ctrl_c_stops_a_hanging_sync_at_once(
+    project: Path, bounded_tools: Path, tmp_path: Path
+) -> None:
+    """Ctrl-C reaches the terminal's foreground group (make, setup), not the job's own group:
+    setup's trap stops the job, and KILLs what ignores TERM, long before its bound."""
+    bins, pids = tmp_path / "bin", tmp_path / "pids"
+    fake_python(bins, "python3.12", "3.12.4")
+    stand_in_uv(bins, sync=hang(pids, ignore_term=True))
+    env = {"PATH": os.pathsep.join(map(str, [bins, bounded_tools])), "HOME": str(tmp_path),
+           **LOWERED, "SYNC_TIMEOUT": "60"}  # fmt: skip
+    with subprocess.Popen(
+        ["/bin/bash", "scripts/setup.sh"],
+        cwd=project,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own group, as a terminal's foreground job
+    ) as setup:
+        deadline = time.monotonic() + 10
+        while len(pids.read_text().split() if pids.exists() else []) < 2:
+            assert time.monotonic() < deadline, "uv sync never started"
+            time.sleep(0.05)
+        start = time.monotonic()
+        os.killpg(setup.pid, signal.SIGINT)
+        status = setup.wait(timeout=10)
+        took = time.monotonic() - start
+    assert status == 130
+    assert took < 2
+    assert_stopped(pids)
+
+
+def test_a_bound_that_is_not_a_number_is_refused(
+    project: Path, utilities: Path, tmp_path: Path
+) -> None:
+    status, out = setup_sh(project, [utilities], tmp_path, "--find", SYNC_TIMEOUT="5m")
+    assert status == 1
+    assert out.strip() == (
+        "setup: error: SYNC_TIMEOUT=5m is not a whole number of seconds: "
+        "set it to one, such as SYNC_TIMEOUT=300"
+    )

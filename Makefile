@@ -23,7 +23,7 @@ BENCH_ARGS ?=
 
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN { FS = ":.*## " } /^[a-z-]+:.*## / { printf "  %-10s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z-]+:.*## / { printf "  %-13s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 $(UV):
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.10+ is needed, this is " + sys.version.split()[0]) if sys.version_info < (3, 10) else None'
@@ -54,6 +54,15 @@ new: $(VENV)/.synced ## Render a project with the defaults: make new DEST=../my-
 .PHONY: test
 test: $(VENV)/.synced $(ACTIONLINT) ## Run the whole test suite (renders every variant and runs its gates)
 	$(VENV)/bin/pytest -n auto --dist loadgroup $(PYTEST_ARGS)
+
+# make test-variant VARIANT=library: the tests that run for each variant (tests/variants.yml),
+# for that one only; the template's CI matrix runs one job per variant so.
+VARIANT ?=
+
+.PHONY: test-variant
+test-variant: $(VENV)/.synced $(ACTIONLINT) ## Run one variant's tests: make test-variant VARIANT=library (names in tests/variants.yml)
+	@[ -n "$(VARIANT)" ] || { echo "usage: make test-variant VARIANT=name (a variant of tests/variants.yml)" >&2; exit 2; }
+	$(VENV)/bin/pytest -n auto --dist loadgroup --variant "$(VARIANT)" $(PYTEST_ARGS)
 
 .PHONY: test-fast
 test-fast: $(VENV)/.synced $(ACTIONLINT) ## Run the quick tests only (no uv sync / make check of rendered projects)

@@ -12,9 +12,35 @@ from helpers import ROOT, commit_all, git
 from project import VARIANTS, Project, Renderer, TemplateRepo
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """--variant NAME: run only the tests of that variant (make test-variant VARIANT=NAME)."""
+    parser.addoption(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=f"run only the tests of this variant of tests/variants.yml ({', '.join(VARIANTS)})",
+    )
+
+
+def variant_of(item: pytest.Item) -> str | None:
+    """The variant a test runs for (a parameter named like one), or None when it takes none."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return next((v for v in params.values() if isinstance(v, str) and v in VARIANTS), None)
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Send the tests of one set-up variant (`green`) to one worker: it is set up once."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep only the chosen variants' tests (--variant); send the tests of one set-up variant
+    (`green`) to one worker: it is set up once."""
+    chosen: list[str] = config.getoption("variant")
+    if unknown := [name for name in chosen if name not in VARIANTS]:
+        msg = f"unknown variant {', '.join(unknown)}: pick one of {', '.join(VARIANTS)}"
+        raise pytest.UsageError(msg)
+    if chosen:
+        deselected = [item for item in items if variant_of(item) not in chosen]
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if variant_of(item) in chosen]
     for item in items:
         if "green" in getattr(item, "fixturenames", ()):
             variant = item.callspec.params["variant"]  # type: ignore[attr-defined]

@@ -6,6 +6,8 @@ vX.Y.Z and a version not newer than every release already made (a heading in CHA
 history, or a vX.Y.Z tag). Then it runs the tests (the shell command in RELEASE_TESTS, which the
 Makefile sets to `make test-fast`) and creates the annotated tag vX.Y.Z at HEAD, its message the
 version's changelog section. It never pushes: it prints the command that does.
+
+`--notes X.Y.Z` prints that version's section alone (the release workflow's release notes).
 """
 
 from __future__ import annotations
@@ -188,8 +190,24 @@ def tag(version: str, notes: str) -> None:
     git("tag", "-a", f"v{version}", "--cleanup=whitespace", "-m", message, "HEAD")
 
 
+def print_notes(version: str) -> int:
+    """Print the version's CHANGELOG.md section (`--notes VERSION`); the exit status.
+
+    The release workflow's release notes: what the tag's message holds.
+    """
+    try:
+        check_version(version)
+        print(changelog_section(version))
+    except Refused as refused:
+        print(refused, file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str]) -> int:
     """Check everything, run the tests, tag; the exit status."""
+    if argv[:1] == ["--notes"]:
+        return print_notes(argv[1].strip() if len(argv) > 1 else "")
     version = argv[0].strip() if argv else ""
     try:
         check_version(version)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import yaml
 
 import releases
 from helpers import GIT_ID, ROOT, clean_env, commit_all, git, load_module, run
@@ -477,4 +479,43 @@ def test_release_refuses_a_head_that_did_not_add_the_heading(repo: Path) -> None
     result = make_release(repo, version)
     assert_refused(
         result, repo, before, f"the {version} heading was added by {added[:12]}, not by HEAD"
+    )
+
+
+# --- the release workflow: a pushed tag becomes a GitHub release ------------------------------
+
+
+def test_notes_are_the_section_the_tag_message_holds(repo: Path) -> None:
+    version = f"{next_major(repo) + 1}.0.0"
+    notes = add_release(repo, version)
+    assert make_release(repo, version).returncode == 0
+    printed = run([sys.executable, ".ci/release.py", "--notes", version], repo).stdout
+    assert printed.startswith(notes)  # and what Unreleased held, now under the heading
+    message = git(repo, "tag", "-l", "--format=%(contents)", f"v{version}")
+    assert message.strip() == f"Release {version}\n\n{printed.strip()}"
+
+
+@pytest.mark.parametrize(
+    ("version", "says"),
+    [("v1.0.0", "is not X.Y.Z"), ("0.0.1", 'has no heading "## [0.0.1] - YYYY-MM-DD"'), ("", "")],
+)
+def test_notes_of_a_tag_that_is_no_release_fail_in_one_line(version: str, says: str) -> None:
+    result = run([sys.executable, ".ci/release.py", "--notes", version], ROOT, check=False)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1
+    assert says in result.stderr
+
+
+def test_the_release_workflow_publishes_the_tags_changelog_section() -> None:
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "release.yml").read_text())
+    assert workflow[True] == {"push": {"tags": ["v*"]}}  # YAML 1.1 reads `on` as true
+    assert workflow["permissions"] == {}
+    (job,) = workflow["jobs"].values()
+    assert job["permissions"] == {"contents": "write"}
+    runs = [step.get("run", "") for step in job["steps"]]
+    assert 'python3 .ci/release.py --notes "${TAG#v}" > "$RUNNER_TEMP/notes.md"' in runs
+    assert any(
+        run.startswith('gh release create "$TAG"') and '--notes-file "$RUNNER_TEMP/notes.md"' in run
+        for run in runs
     )

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from pytest_copie.plugin import Copie
 
-from helpers import ROOT, commit_all, git
+from helpers import copy_template
 from project import VARIANTS, Project, Renderer, TemplateRepo
 
 
@@ -84,10 +83,5 @@ def green(variant: str, renderer: Renderer) -> Project:
 @pytest.fixture
 def template(tmp_path: Path, copie: Copie) -> TemplateRepo:
     """The working tree as a template repository, released as v1; renders come from it."""
-    repo = tmp_path / "template"
-    ignore = shutil.ignore_patterns(".git", ".venv", ".tools", ".cache", "__pycache__")
-    shutil.copytree(ROOT, repo, ignore=ignore)
-    git(repo, "init", "-q", "-b", "main")
-    commit_all(repo, "v1")
-    git(repo, "tag", "v1")
+    repo = copy_template(tmp_path / "template", release="v1")
     return TemplateRepo(repo, Renderer(copie, repo))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -77,6 +78,18 @@ def commit_all(repo: Path, message: str) -> None:
     git(repo, "add", "-A")
     # --no-verify: a rendered project's hooks run in their own tests, not on every fixture commit.
     git(repo, "-c", "commit.gpgsign=false", "commit", "-q", "--no-verify", "-m", message)
+
+
+def copy_template(dest: Path, *, release: str | None = None) -> Path:
+    """Copy the working tree (uncommitted changes too) to `dest`, without git or caches; with
+    `release`, make it a repository whose one commit is tagged `release`. Return `dest`."""
+    ignore = shutil.ignore_patterns(".git", ".venv", ".tools", ".cache", "__pycache__")
+    shutil.copytree(ROOT, dest, ignore=ignore)
+    if release is not None:
+        git(dest, "init", "-q", "-b", "main")
+        commit_all(dest, release)
+        git(dest, "tag", release)
+    return dest
 
 
 def unavailable(reason: str) -> NoReturn:

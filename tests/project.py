@@ -30,6 +30,12 @@ BASE_ANSWERS: dict[str, Any] = {
 }
 
 QUESTIONS: dict[str, Any] = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
+# Every question whose answer is typed text (a string without choices), in copier.yml's order.
+FREE_TEXT: tuple[str, ...] = tuple(
+    name
+    for name, question in QUESTIONS.items()
+    if not name.startswith("_") and question.get("type") == "str" and "choices" not in question
+)
 # Every backing service copier.yml offers, for tests of the full stack.
 ALL_SERVICES: list[str] = list(QUESTIONS["services"]["choices"].values())
 # A target and its description, as `make help` lists them.

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,8 @@ from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from helpers import ROOT, clean_env, dev_tool, load_extension
+from helpers import ROOT, clean_env, copy_template, dev_tool, load_extension
+from project import FREE_TEXT
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -47,17 +47,8 @@ LIMITS: dict[str, int] = context.ANSWER_LIMITS
 RESERVED_PACKAGES = set(context.reserved_package_names())
 RESERVED_PROJECTS = set(context.reserved_project_names())
 
-# Every question whose answer is typed text. Each example answers all of them, so that no
-# default derived from another answer is involved and each answer can be judged on its own.
-FREE_TEXT = (
-    "project_name",
-    "project_slug",
-    "package_name",
-    "description",
-    "author_name",
-    "author_email",
-    "github_owner",
-)
+# Each example answers every free-text question (FREE_TEXT), so that no default derived from
+# another answer is involved and each answer can be judged on its own.
 
 # A command that must never run: its file appears if it does.
 CANARY = "CANARY"
@@ -202,10 +193,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The working tree as a plain folder: rendered twice as fast as the repository at HEAD."""
-    copy = tmp_path_factory.mktemp("template") / "template"
-    ignore = shutil.ignore_patterns(".git", ".venv", ".tools", ".cache", "__pycache__")
-    shutil.copytree(ROOT, copy, ignore=ignore)
-    return copy
+    return copy_template(tmp_path_factory.mktemp("template") / "template")
 
 
 def render(template: Path, answers: dict[str, str], dest: Path) -> str | None:

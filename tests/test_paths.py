@@ -10,7 +10,6 @@ where the canary would appear.
 from __future__ import annotations
 
 import contextlib
-import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 from copier import run_copy
 
-from helpers import ROOT, clean_env, commit_all, git, output, run
+from helpers import clean_env, copy_template, output, run
 from project import BASE_ANSWERS, VARIANTS, Project, prompt_environment
 
 # Run on one worker: the module's renders come from one template repository.
@@ -39,13 +38,7 @@ ALL_AT_ONCE = ("a b", "d$(touch {canary})x`touch {canary}`'q\"w;z")
 @pytest.fixture(scope="module")
 def released(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The working tree as a template repository released as v1, so template-status answers."""
-    repo = tmp_path_factory.mktemp("paths") / "template"
-    ignore = shutil.ignore_patterns(".git", ".venv", ".tools", ".cache", "__pycache__")
-    shutil.copytree(ROOT, repo, ignore=ignore)
-    git(repo, "init", "-q", "-b", "main")
-    commit_all(repo, "v1")
-    git(repo, "tag", "v1")
-    return repo
+    return copy_template(tmp_path_factory.mktemp("paths") / "template", release="v1")
 
 
 @pytest.fixture

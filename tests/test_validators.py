@@ -18,21 +18,11 @@ import pytest
 from pytest_copie.plugin import Copie
 
 from helpers import ROOT, clean_env, commit_all, dev_tool, load_extension, output, run
-from project import BASE_ANSWERS, Project, Renderer
+from project import BASE_ANSWERS, FREE_TEXT, Project, Renderer
 from releases import clone_template
 
 context = load_extension()
 LIMITS: dict[str, int] = context.ANSWER_LIMITS
-# Every question whose answer is typed text.
-FREE_TEXT = [
-    "project_name",
-    "project_slug",
-    "package_name",
-    "description",
-    "author_name",
-    "author_email",
-    "github_owner",
-]
 # A valid answer to each, to spoil one at a time.
 GOOD = {
     **BASE_ANSWERS,

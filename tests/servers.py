@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import os
 import pwd
 import secrets
 import shutil
+import signal
 import socket
 import stat
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.parse
-from collections.abc import Iterator
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -363,3 +368,64 @@ def _resp(command: list[str]) -> bytes:
         data = word.encode()
         parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
     return b"".join(parts)
+
+
+# How long a server or app started by a test may take to answer.
+STARTUP = 60.0
+
+
+@contextlib.contextmanager
+def background(command: list[str], cwd: Path, env: Mapping[str, str], log: Path) -> Iterator[Path]:
+    """Run `command` in its own process group, output to `log`; stop the group on exit."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+    try:
+        yield log
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def wait_for(
+    what: str, probe: Callable[[], Any], logs: list[Path], timeout: float = STARTUP
+) -> Any:
+    """Poll `probe` until it returns a truthy value; fail with the logs when it never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError, ValueError):
+            if result := probe():
+                return result
+        time.sleep(0.3)
+    tails = "\n".join(f"--- {log}\n{log.read_text(errors='replace')[-3000:]}" for log in logs)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}\n{tails}")
+
+
+def http(url: str, data: object = None, auth: str | None = None) -> tuple[int, Any]:
+    """Status and body of a GET (or a POST of `data` as JSON)."""
+    request = urllib.request.Request(url)  # noqa: S310 # http://127.0.0.1 only
+    if data is not None:
+        request.data = json.dumps(data).encode()
+        request.add_header("Content-Type", "application/json")
+    if auth:
+        request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 # loopback only
+            return answer.status, parse(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, parse(error.read())
+
+
+def parse(body: bytes) -> Any:
+    """JSON when the body is JSON, else its text."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body.decode(errors="replace")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import git
+from helpers import alive, git
 from project import Project, Renderer
 
 CRON_PATH = "/usr/bin:/bin"
@@ -692,18 +692,6 @@ sleep 120 &
 echo $! >> '{pids}'
 wait
 """
-
-
-def alive(pid: int) -> bool:
-    """Whether process `pid` still runs (a zombie does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat_file = Path(f"/proc/{pid}/stat")
-    with contextlib.suppress(OSError):
-        return stat_file.read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    return True
 
 
 def assert_all_gone(pids: Path) -> None:

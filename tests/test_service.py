@@ -4,49 +4,44 @@ a Redis that requires a password."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
 import os
-import re
 import secrets
-import signal
 import sqlite3
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
+from compose import compose_commands, compose_environment, interpolate, natively, without_password
 from helpers import clean_env, run
 from project import ALL_SERVICES, Project, Renderer
 from servers import (
     Postgres,
+    background,
     free_port,
+    http,
     postgres_server,
     redis_pong,
     redis_server,
     require,
     stop,
+    wait_for,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("service")]
 
 PACKAGE = "acme_billing"
-STARTUP = 60.0
 # The test Redis requires it, as the compose Redis requires REDIS_PASSWORD (`make env` makes
 # one of 24 letters and digits).
 REDIS_PASSWORD = secrets.token_hex(12)
 # What readiness says when Redis refuses a URL's password (services.py).
 REFUSED = "AuthenticationError: Redis refused {}: its password is missing or wrong"
-# ${NAME}, ${NAME:-default}, ${NAME:?error} and $$, as compose interpolates them.
-COMPOSE_VARIABLE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-?])([^}]*))?\}")
 
 
 @pytest.fixture(scope="module")
@@ -85,127 +80,11 @@ def live_env(backing: tuple[Postgres, str]) -> dict[str, str]:
     }
 
 
-@contextlib.contextmanager
-def background(command: list[str], cwd: Path, env: Mapping[str, str], log: Path) -> Iterator[Path]:
-    """Run `command` in its own process group, output to `log`; stop the group on exit."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
-    try:
-        yield log
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def wait_for(
-    what: str, probe: Callable[[], Any], logs: list[Path], timeout: float = STARTUP
-) -> Any:
-    """Poll `probe` until it returns a truthy value; fail with the logs when it never does."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError, ValueError):
-            if result := probe():
-                return result
-        time.sleep(0.3)
-    tails = "\n".join(f"--- {log}\n{log.read_text(errors='replace')[-3000:]}" for log in logs)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}\n{tails}")
-
-
-def http(url: str, data: object = None, auth: str | None = None) -> tuple[int, Any]:
-    """Status and body of a GET (or a POST of `data` as JSON)."""
-    request = urllib.request.Request(url)  # noqa: S310 # http://127.0.0.1 only
-    if data is not None:
-        request.data = json.dumps(data).encode()
-        request.add_header("Content-Type", "application/json")
-    if auth:
-        request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
-    try:
-        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310 # loopback only
-            return answer.status, parse(answer.read())
-    except urllib.error.HTTPError as error:
-        return error.code, parse(error.read())
-
-
-def parse(body: bytes) -> Any:
-    """JSON when the body is JSON, else its text."""
-    try:
-        return json.loads(body)
-    except ValueError:
-        return body.decode(errors="replace")
-
-
-def compose_commands(project: Project) -> dict[str, list[str]]:
-    """The command of every compose service that runs the project's image."""
-    services = yaml.safe_load((project.path / "compose.yaml").read_text())["services"]
-    return {
-        name: spec["command"]
-        for name, spec in services.items()
-        if spec["image"].startswith("${IMAGE") and "command" in spec
-    }
-
-
-def interpolate(text: str, values: Mapping[str, str]) -> str:
-    """`text` as compose interpolates it from `values` (.env): a required one that is missing
-    fails the test, as compose would refuse to start."""
-
-    def one(match: re.Match[str]) -> str:
-        if match.group(0) == "$$":
-            return "$"
-        name, operator, argument = match.groups()
-        value = values.get(name, "")
-        if not value and operator == "?":
-            pytest.fail(f"compose refuses to start: {name}: {argument}")
-        return value or (argument if operator == "-" else "")
-
-    return COMPOSE_VARIABLE.sub(one, text)
-
-
-def compose_environment(
-    project: Project, values: Mapping[str, str], hosts: Mapping[str, str]
-) -> dict[str, str]:
-    """The app's `environment:` in compose.yaml, interpolated from `values` (.env), with each
-    compose host (postgres:5432, redis:6379) replaced by where its server really listens."""
-    services = yaml.safe_load((project.path / "compose.yaml").read_text())["services"]
-    resolved = {}
-    for name, value in services["app"]["environment"].items():
-        text = interpolate(str(value), values)
-        for compose_host, real in hosts.items():
-            text = text.replace(f"@{compose_host}/", f"@{real}/")
-        resolved[name] = text
-    return resolved
-
-
 def redis_parts(url: str) -> tuple[int, str]:
     """The port and password of a redis:// URL."""
     parts = urllib.parse.urlsplit(url)
     assert parts.port is not None
     return parts.port, urllib.parse.unquote(parts.password or "")
-
-
-def without_password(url: str) -> str:
-    """`url` with its credentials removed."""
-    return re.sub(r"//[^@/]*@", "//", url)
-
-
-def natively(command: list[str], project: Project, **replace: str) -> list[str]:
-    """A compose command run from the project's .venv, with `--option=value`s set."""
-    program = project.tool(command[0])
-    args = list(command[1:])
-    for option, value in replace.items():
-        flag = "--" + option
-        args = [arg for arg in args if not arg.startswith(flag + "=")]
-        if flag in args:
-            del args[args.index(flag) : args.index(flag) + 2]
-        args.append(f"{flag}={value}")
-    return [program, *args]
 
 
 def test_migrate_ready_and_db_shell_on_the_embedded_database(project: Project) -> None:

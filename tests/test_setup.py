@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from helpers import run
+from helpers import alive, run
 from project import Renderer
 
 # What setup.sh and the rendered Makefile need besides Python and uv.
@@ -420,21 +420,6 @@ def stand_in_uv(
         f"'sync '*)\n{sync}\nexit\n;;\n"
         "esac\nexit 2",
     )
-
-
-def alive(pid: int) -> bool:
-    """Whether process `pid` still runs (a zombie waiting for its parent does not)."""
-    try:
-        stat_line = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    except OSError:  # no /proc: ask the kernel
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-    return stat_line.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def assert_stopped(pids: Path) -> None:

@@ -64,6 +64,17 @@ test-variant: $(VENV)/.synced $(ACTIONLINT) ## Run one variant's tests: make tes
 	@[ -n "$(VARIANT)" ] || { echo "usage: make test-variant VARIANT=name (a variant of tests/variants.yml)" >&2; exit 2; }
 	$(VENV)/bin/pytest -n auto --dist loadgroup --variant "$(VARIANT)" $(PYTEST_ARGS)
 
+# The tests that take no variant, in two parts: with one test-variant per variant they run the
+# whole suite, each test once (tests/test_ci.py proves it), as the template's CI jobs do.
+# `stack` marks the modules that use tests/servers.py or tests/images.py (conftest.py).
+.PHONY: test-stack
+test-stack: $(VENV)/.synced $(ACTIONLINT) ## Run the tests of no variant that start PostgreSQL and Redis or build images (images need root)
+	$(VENV)/bin/pytest -n auto --dist loadgroup --no-variant -m stack $(PYTEST_ARGS)
+
+.PHONY: test-rest
+test-rest: $(VENV)/.synced $(ACTIONLINT) ## Run the other tests that take no variant
+	$(VENV)/bin/pytest -n auto --dist loadgroup --no-variant -m "not stack" $(PYTEST_ARGS)
+
 .PHONY: test-fast
 test-fast: $(VENV)/.synced $(ACTIONLINT) ## Run the quick tests only (no uv sync / make check of rendered projects)
 	$(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS)
@@ -80,11 +91,11 @@ lint: $(VENV)/.synced ## Lint, format-check, type-check and scan the template's 
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/bandit -q -r hooks extensions benchmarks .ci/release.py
+	$(VENV)/bin/bandit -q -r hooks extensions benchmarks .ci/release.py .ci/variants.py
 	rm -rf $(LINT_RENDER)
 	PYTHONWARNINGS="ignore:Dirty template changes" $(VENV)/bin/copier copy --quiet \
 	  --trust --defaults --skip-tasks --vcs-ref=HEAD -d project_name=Lint "$(CURDIR)" $(LINT_RENDER)
-	$(VENV)/bin/shellcheck .ci/run $(LINT_RENDER)/scripts/*.sh
+	$(VENV)/bin/shellcheck .ci/run .ci/expect-tools $(LINT_RENDER)/scripts/*.sh
 
 # make release VERSION=X.Y.Z: the checks and the tag are .ci/release.py's; RELEASE_TESTS is the
 # shell command that must pass before tagging (tests of the target stand in `true` or `false`).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from pytest_copie.plugin import Copie
@@ -12,13 +13,42 @@ from project import VARIANTS, Project, Renderer, TemplateRepo
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """--variant NAME: run only the tests of that variant (make test-variant VARIANT=NAME)."""
+    """--variant NAME: run only the tests of that variant (make test-variant VARIANT=NAME);
+    --no-variant: only the tests that take none. Together they choose the union."""
     parser.addoption(
         "--variant",
         action="append",
         default=[],
         metavar="NAME",
         help=f"run only the tests of this variant of tests/variants.yml ({', '.join(VARIANTS)})",
+    )
+    parser.addoption(
+        "--no-variant",
+        action="store_true",
+        help="run only the tests that take no variant (with --variant: those too)",
+    )
+
+
+# The harness modules of the service-stack and image tests: a test module that uses either
+# starts PostgreSQL and Redis or builds images (buildah and debootstrap, as root).
+STACK_HARNESS = frozenset({"servers", "images"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the `stack` marker, which pytest_collection_modifyitems sets."""
+    config.addinivalue_line(
+        "markers",
+        "stack: the module uses tests/servers.py or tests/images.py (PostgreSQL, Redis, image "
+        "builds); set by conftest.py. CI runs these as root: make test-stack",
+    )
+
+
+def uses_the_stack(module: ModuleType) -> bool:
+    """Whether a test module imports tests/servers.py or tests/images.py, or names from them."""
+    return any(
+        (isinstance(value, ModuleType) and value.__name__ in STACK_HARNESS)
+        or getattr(value, "__module__", None) in STACK_HARNESS
+        for value in vars(module).values()
     )
 
 
@@ -28,18 +58,25 @@ def variant_of(item: pytest.Item) -> str | None:
     return next((v for v in params.values() if isinstance(v, str) and v in VARIANTS), None)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups, and before -m reads the marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep only the chosen variants' tests (--variant); send the tests of one set-up variant
-    (`green`) to one worker: it is set up once."""
+    """Mark the stack's tests; keep only the chosen variants' tests (--variant, --no-variant);
+    send the tests of one set-up variant (`green`) to one worker: it is set up once."""
     chosen: list[str] = config.getoption("variant")
     if unknown := [name for name in chosen if name not in VARIANTS]:
         msg = f"unknown variant {', '.join(unknown)}: pick one of {', '.join(VARIANTS)}"
         raise pytest.UsageError(msg)
-    if chosen:
-        deselected = [item for item in items if variant_of(item) not in chosen]
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is not None and uses_the_stack(module):
+            item.add_marker(pytest.mark.stack)
+    if chosen or config.getoption("no_variant"):
+        kept: set[str | None] = set(chosen)
+        if config.getoption("no_variant"):
+            kept.add(None)
+        deselected = [item for item in items if variant_of(item) not in kept]
         config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if variant_of(item) in chosen]
+        items[:] = [item for item in items if variant_of(item) in kept]
     for item in items:
         if "green" in getattr(item, "fixturenames", ()):
             variant = item.callspec.params["variant"]  # type: ignore[attr-defined]

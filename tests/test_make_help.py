@@ -23,6 +23,10 @@ TESTED = {
     "auto-sync", "check-sync", "remove-sync", "setup-sync", "sync-log",
     # test_service.py
     "beat", "db-shell", "flower", "migrate", "migration", "ready", "redis-cli", "run", "worker",
+    # test_ci_jobs.py
+    "test-integration",
+    # test_make_release.py
+    "release",
     # test_make_docker.py
     "docker-build", "docker-compose-config", "docker-compose-down", "docker-compose-logs",
     "docker-compose-ps", "docker-compose-up", "docker-push", "docker-run",
@@ -42,7 +46,9 @@ SERVICE = {
 # A service's targets with `use_docker`.
 DOCKER = {target for target in TESTED if target.startswith("docker-")}
 PRE_COMMIT = {"pre-commit", "pre-commit-install"}
-COMMON = TESTED - PRE_COMMIT - SYNC - set().union(*SERVICE.values()) - DOCKER
+# A service's targets with any `services` answer.
+INTEGRATION = {"test-integration"}
+COMMON = TESTED - PRE_COMMIT - SYNC - set().union(*SERVICE.values()) - DOCKER - INTEGRATION
 
 
 def expected_targets(project: Project) -> set[str]:
@@ -51,6 +57,8 @@ def expected_targets(project: Project) -> set[str]:
     if project.is_service:
         for service in ["", *project.services]:
             targets |= SERVICE.get(service, set())
+        if project.services:
+            targets |= INTEGRATION
         if project.on("use_docker"):
             targets |= DOCKER
     if project.on("use_pre_commit"):

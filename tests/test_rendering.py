@@ -26,11 +26,13 @@ ALWAYS = {
     ".editorconfig",
     ".gitignore",
     ".python-version",
+    "CHANGELOG.md",
     "LICENSE",
     "Makefile",
     "README.md",
     "pyproject.toml",
     "scripts/doctor.sh",
+    "scripts/release.py",
     "scripts/setup.sh",
     "scripts/template-update.py",
     "src/acme_billing/__init__.py",
@@ -60,8 +62,9 @@ BACKING = {
     "redis": {"src/acme_billing/cache.py", "tests/test_cache.py"},
     "celery": {"src/acme_billing/worker.py", "tests/test_worker.py"},
 }
-# The container files of a service with `use_docker` (tests/test_docker.py checks their content).
-DOCKER = {"Dockerfile", ".dockerignore", "compose.yaml"}
+# The container files of a service with `use_docker` (tests/test_docker.py checks their content),
+# and the smoke checks CI runs on them (tests/test_ci_jobs.py).
+DOCKER = {"Dockerfile", ".dockerignore", "compose.yaml", "scripts/smoke.py"}
 
 
 def expected_files(project: Project) -> set[str]:
@@ -78,7 +81,7 @@ def expected_files(project: Project) -> set[str]:
     if project.on("use_pre_commit"):
         files.add(".pre-commit-config.yaml")
     if project.on("use_github_actions"):
-        files.add(".github/workflows/ci.yml")
+        files |= {".github/workflows/ci.yml", ".github/workflows/release.yml"}
     if project.on("use_dependabot"):
         files.add(".github/dependabot.yml")
     if project.on("auto_sync"):

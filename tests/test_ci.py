@@ -21,13 +21,19 @@ import pytest
 import yaml
 
 from helpers import ROOT, run
-from project import VARIANTS
+from project import QUESTIONS, VARIANTS
 
 # Fakes on an otherwise bare PATH: each records its argv (and whether it ran as "root").
 RECORDER = """#!/bin/sh
 echo "{name} $*" >> "$CALLS"
 {body}
 """
+
+# A passwordless sudo: runs its command, except .ci/run itself (recorded only: the fake `id`
+# would still say it is not root).
+SUDO = '[ "$1" = -n ] && shift; [ "$1" = -H ] && exit 0; exec "$@"'
+
+PYTHON_QUESTIONS = ("python_version", "python_min_version")
 
 
 def tool(folder: Path, name: str, body: str = "exit 0") -> None:
@@ -76,33 +82,56 @@ def test_as_root_it_installs_with_apt_get_then_runs_the_suite(tmp_path: Path) ->
     assert not [call for call in calls if call.startswith("sudo")]
 
 
-def test_as_a_user_with_sudo_it_installs_through_sudo(tmp_path: Path) -> None:
-    """GitHub's hosted runners: not root, passwordless sudo."""
-    status, err, calls = ci_run(tmp_path, uid=1001, sudo='[ "$1" = -n ] && shift; exec "$@"')
+def test_as_a_user_with_sudo_the_suite_runs_again_through_sudo(tmp_path: Path) -> None:
+    """GitHub's hosted runners: not root, passwordless sudo; the image tests need root."""
+    status, err, calls = ci_run(tmp_path, uid=1001, sudo=SUDO)
+    assert status == 0, err
+    assert calls == ["id -u", "sudo -n true", f"sudo -n -H bash {ROOT / '.ci' / 'run'}"]
+    assert err == "ci: the image tests need root: running again through sudo\n"
+
+
+def test_as_a_user_with_sudo_a_part_without_images_installs_through_sudo(
+    tmp_path: Path,
+) -> None:
+    status, err, calls = ci_run(tmp_path, "--rest", uid=1001, sudo=SUDO)
     assert status == 0, err
     assert "sudo -n true" in calls
     assert "sudo -n apt-get update -qq" in calls
     assert any(call.startswith("sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install")
                for call in calls)  # fmt: skip
-    assert calls[-1] == "make test"
+    assert calls[-1] == "make test-rest"
+
+
+@pytest.mark.parametrize("sudo", [None, "exit 1"], ids=["no-sudo", "sudo-asks-a-password"])
+@pytest.mark.parametrize("args", [[], ["--stack"]], ids=["suite", "stack"])
+def test_without_root_or_sudo_the_image_tests_are_refused_in_one_line(
+    tmp_path: Path, sudo: str | None, args: list[str]
+) -> None:
+    status, err, calls = ci_run(tmp_path, *args, uid=1001, sudo=sudo)
+    assert status == 1
+    assert err == (
+        "ci: the image tests need root: run this as root or with passwordless sudo, or run a "
+        "part without them (--variant NAME, --rest)\n"
+    )
+    assert not [call for call in calls if "apt-get" in call or call.startswith("make")]
 
 
 @pytest.mark.parametrize("sudo", [None, "exit 1"], ids=["no-sudo", "sudo-asks-a-password"])
 def test_without_root_or_sudo_it_says_what_to_install_in_one_line(
     tmp_path: Path, sudo: str | None
 ) -> None:
-    status, err, calls = ci_run(tmp_path, uid=1001, sudo=sudo)
+    status, err, calls = ci_run(tmp_path, "--rest", uid=1001, sudo=sudo)
     assert status == 1
-    assert err.startswith("ci: missing nodejs npm redis-server")
+    assert err.startswith("ci: missing nodejs npm")
     assert err.rstrip().endswith("install them (apt-get needs root, or sudo without a password)")
     assert len(err.strip().splitlines()) == 1
-    assert not [call for call in calls if "apt-get" in call or call == "make test"]
+    assert not [call for call in calls if "apt-get" in call or call.startswith("make")]
 
 
 # As root and through sudo (uid, what sudo does): what a part installs, and its make target.
 AS: dict[str, tuple[int, str | None]] = {
     "root": (0, None),
-    "sudo": (1001, '[ "$1" = -n ] && shift; exec "$@"'),
+    "sudo": (1001, SUDO),
 }
 STACK_PACKAGES = ("redis-server", "buildah", "debootstrap", "postgresql", "sqlite3")
 
@@ -120,10 +149,14 @@ STACK_PACKAGES = ("redis-server", "buildah", "debootstrap", "postgresql", "sqlit
 def test_a_part_runs_its_target_after_installing_what_it_needs(
     tmp_path: Path, args: list[str], target: str, stack: bool, user: str
 ) -> None:
-    """Only the stack's part needs the servers and buildah; every part needs Node.js."""
+    """Only the stack's part needs the servers and buildah, and root (through sudo, it runs
+    again as root); every part needs Node.js."""
     uid, sudo = AS[user]
     status, err, calls = ci_run(tmp_path, *args, uid=uid, sudo=sudo)
     assert status == 0, err
+    if stack and user == "sudo":
+        assert calls[1:] == ["sudo -n true", f"sudo -n -H bash {ROOT / '.ci' / 'run'} {args[0]}"]
+        return
     install = next(call for call in calls if "apt-get install" in call)
     assert install.startswith("sudo -n env" if user == "sudo" else "apt-get install")
     assert " nodejs npm" in install
@@ -313,6 +346,15 @@ def test_each_test_job_runs_its_part_through_ci_run() -> None:
     for name in ("variant", "stack", "rest"):  # the release and update tests need the history
         checkout = next(s for s in jobs[name]["steps"] if "checkout" in s.get("uses", ""))
         assert checkout["with"]["fetch-depth"] == 0, name
+    # Each variant's preferred and minimum Python on PATH, as setup looks for them; the
+    # runner's own 3.12 stays python3.
+    pythons = {str(QUESTIONS[question]["default"]) for question in PYTHON_QUESTIONS}
+    pythons |= {str(v[q]) for v in VARIANTS.values() for q in PYTHON_QUESTIONS if q in v}
+    for name in ("variant", "rest"):
+        setup = next(s for s in jobs[name]["steps"] if "setup-python" in s.get("uses", ""))
+        listed = setup["with"]["python-version"].split()
+        assert set(listed) >= pythons, name
+        assert listed[-1] == "3.12", name
 
 
 def test_every_job_is_bounded_and_can_only_read() -> None:
@@ -333,7 +375,7 @@ def test_every_job_is_bounded_and_can_only_read() -> None:
 
 def test_the_macos_job_runs_the_system_bash_and_make() -> None:
     job = workflow()["jobs"]["macos"]
-    assert job["runs-on"] == "macos-latest"
+    assert job["runs-on"] == "macos-15"
     # Every step's own shell is the system bash, whatever PATH finds first.
     assert job["defaults"]["run"]["shell"].startswith("/bin/bash ")
     steps: list[dict[str, Any]] = job["steps"]

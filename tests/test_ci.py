@@ -29,9 +29,8 @@ echo "{name} $*" >> "$CALLS"
 {body}
 """
 
-# A passwordless sudo: runs its command, except .ci/run itself (recorded only: the fake `id`
-# would still say it is not root).
-SUDO = '[ "$1" = -n ] && shift; [ "$1" = -H ] && exit 0; exec "$@"'
+# A passwordless sudo: runs its command.
+SUDO = '[ "$1" = -n ] && shift; exec "$@"'
 
 PYTHON_QUESTIONS = ("python_version", "python_min_version")
 
@@ -82,14 +81,6 @@ def test_as_root_it_installs_with_apt_get_then_runs_the_suite(tmp_path: Path) ->
     assert not [call for call in calls if call.startswith("sudo")]
 
 
-def test_as_a_user_with_sudo_the_suite_runs_again_through_sudo(tmp_path: Path) -> None:
-    """GitHub's hosted runners: not root, passwordless sudo; the image tests need root."""
-    status, err, calls = ci_run(tmp_path, uid=1001, sudo=SUDO)
-    assert status == 0, err
-    assert calls == ["id -u", "sudo -n true", f"sudo -n -H bash {ROOT / '.ci' / 'run'}"]
-    assert err == "ci: the image tests need root: running again through sudo\n"
-
-
 def test_as_a_user_with_sudo_a_part_without_images_installs_through_sudo(
     tmp_path: Path,
 ) -> None:
@@ -102,18 +93,20 @@ def test_as_a_user_with_sudo_a_part_without_images_installs_through_sudo(
     assert calls[-1] == "make test-rest"
 
 
-@pytest.mark.parametrize("sudo", [None, "exit 1"], ids=["no-sudo", "sudo-asks-a-password"])
+@pytest.mark.parametrize("sudo", [None, "exit 1", SUDO], ids=["no-sudo", "sudo-asks", "sudo"])
 @pytest.mark.parametrize("args", [[], ["--stack"]], ids=["suite", "stack"])
-def test_without_root_or_sudo_the_image_tests_are_refused_in_one_line(
+def test_as_a_user_the_image_tests_are_refused_in_one_line(
     tmp_path: Path, sudo: str | None, args: list[str]
 ) -> None:
+    """Never through sudo from here: root's files would stay in the user's checkout."""
     status, err, calls = ci_run(tmp_path, *args, uid=1001, sudo=sudo)
     assert status == 1
+    again = " ".join(["sudo -n -H bash .ci/run", *args])
     assert err == (
-        "ci: the image tests need root: run this as root or with passwordless sudo, or run a "
-        "part without them (--variant NAME, --rest)\n"
+        f"ci: the image tests need root: run {again}, or a part without them "
+        "(--variant NAME, --rest)\n"
     )
-    assert not [call for call in calls if "apt-get" in call or call.startswith("make")]
+    assert calls == ["id -u"]
 
 
 @pytest.mark.parametrize("sudo", [None, "exit 1"], ids=["no-sudo", "sudo-asks-a-password"])
@@ -149,14 +142,14 @@ STACK_PACKAGES = ("redis-server", "buildah", "debootstrap", "postgresql", "sqlit
 def test_a_part_runs_its_target_after_installing_what_it_needs(
     tmp_path: Path, args: list[str], target: str, stack: bool, user: str
 ) -> None:
-    """Only the stack's part needs the servers and buildah, and root (through sudo, it runs
-    again as root); every part needs Node.js."""
+    """Only the stack's part needs the servers and buildah, and root; every part needs
+    Node.js."""
     uid, sudo = AS[user]
     status, err, calls = ci_run(tmp_path, *args, uid=uid, sudo=sudo)
-    assert status == 0, err
-    if stack and user == "sudo":
-        assert calls[1:] == ["sudo -n true", f"sudo -n -H bash {ROOT / '.ci' / 'run'} {args[0]}"]
+    if stack and user == "sudo":  # refused: see the test above
+        assert status == 1
         return
+    assert status == 0, err
     install = next(call for call in calls if "apt-get install" in call)
     assert install.startswith("sudo -n env" if user == "sudo" else "apt-get install")
     assert " nodejs npm" in install

@@ -147,7 +147,7 @@ def library_setup(renderer: Renderer) -> Project:
 @pytest.fixture
 def released(library_setup: Project, tmp_path: Path) -> Iterator[Project]:
     """The set-up library, main pushed to a new bare repository (origin, main's upstream);
-    after the test, back on main at its first commit, with no tags and no remote."""
+    after the test, back on main at its first commit, with no other branch, tags or remote."""
     project = library_setup
     base = project.git("rev-parse", "HEAD")
     assert project.git("status", "--porcelain") == ""
@@ -158,6 +158,9 @@ def released(library_setup: Project, tmp_path: Path) -> Iterator[Project]:
     project.git("clean", "-fdq")  # not -x: .venv stays
     for tag in project.git("tag", "--list").split():
         project.git("tag", "-d", tag)
+    for branch in project.git("branch", "--format=%(refname:short)").split():
+        if branch != "main":
+            project.git("branch", "-q", "-D", branch)
     project.git("remote", "remove", "origin")  # its refs and main's upstream with it
 
 
@@ -275,7 +278,30 @@ def unpushed_commit(project: Project) -> None:
     project.commit("Later work, not pushed")
 
 
+def off_the_default_branch(project: Project) -> None:
+    """A feature branch, pushed, while origin's default branch (origin/HEAD) is main."""
+    project.git("remote", "set-head", "origin", "main")
+    project.git("switch", "-q", "-c", "feature")
+    (project.path / "NEWS.txt").write_text("feature\n", encoding="utf-8")
+    project.commit("Feature work")
+    project.git("push", "-q", "-u", "origin", "feature")
+
+
+def not_pep_440(project: Project) -> None:
+    """A version PyPI and the workflow's check refuse, with its section."""
+    set_version(project.path, "1.0.0-final")
+    insert_release(project.path, "1.0.0-final", "### Added\n\n- All.\n")
+    project.commit("Release 1.0.0-final")
+    project.git("push", "-q")
+
+
 REFUSALS = {
+    "off the default branch": (
+        off_the_default_branch,
+        "release: HEAD is not on origin/main, the default branch, whose tags alone the workflow "
+        "publishes: merge feature into it, then release from there",
+    ),
+    "not PEP 440": (not_pep_440, "1.0.0-final"),
     "modified file": (dirty_modified, "the working tree has uncommitted changes"),
     "untracked file": (dirty_untracked, "the working tree has uncommitted changes"),
     "no section": (no_section, 'CHANGELOG.md has no section for 0.2.0: move the notes under "##'),

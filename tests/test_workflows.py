@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from compose import compose_environment, interpolate, without_password
-from helpers import ROOT, clean_env, run
+from helpers import ROOT, clean_env, load_extension, run
 from linters import VALIDATORS
 from project import Project
 
@@ -53,6 +53,20 @@ def test_ci_matrix_covers_every_supported_version(rendered: Project) -> None:
     assert matrix == [f"3.{minor}" for minor in range(low, high + 1)]
     steps = [step.get("run", "") for step in ci["jobs"]["check"]["steps"]]
     assert "make check" in steps
+
+
+def test_every_workflow_sets_up_the_uv_the_template_pins(rendered: Project) -> None:
+    """The uv of CI, releases and template-sync is the one the Dockerfile and setup use."""
+    rendered.skip_unless("use_github_actions")
+    pinned = load_extension().uv_version()
+    versions = []
+    for path in sorted((rendered.path / ".github" / "workflows").glob("*.yml")):
+        for job in yaml.safe_load(path.read_text())["jobs"].values():
+            for step in job.get("steps", []):
+                if step.get("uses", "").startswith("astral-sh/setup-uv@"):
+                    versions.append((path.name, step["with"]["version"]))
+    assert versions
+    assert {version for _, version in versions} == {pinned}, versions
 
 
 def test_dependabot_watches_what_the_variant_has(rendered: Project) -> None:

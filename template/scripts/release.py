@@ -333,6 +333,7 @@ def tag() -> int:
             "commit or stash them, then retry",
         )
     version = project_version()
+    prerelease(version)  # refuses a version that is not PEP 440, as the workflow's check does
     text = section(version)
     name = f"v{version}"
     if succeeds("rev-parse", "--verify", "--quiet", f"refs/tags/{name}"):
@@ -344,6 +345,15 @@ def tag() -> int:
     # Last: the checks above may ask for one more commit, which would need pushing again.
     branch = git("symbolic-ref", "--short", "HEAD")
     remote = pushed(branch)
+    default = f"refs/remotes/{remote}/HEAD"  # the remote's default branch, when the clone knows it
+    if succeeds("rev-parse", "--verify", "--quiet", default) and not succeeds(
+        "merge-base", "--is-ancestor", "HEAD", default
+    ):
+        main = git("rev-parse", "--abbrev-ref", default)
+        refuse(
+            f"HEAD is not on {main}, the default branch, whose tags alone the workflow publishes",
+            f"merge {branch} into it, then release from there",
+        )
     # cleanup=whitespace, not strip: the notes' `### Added` lines are not comments to drop.
     git("tag", "--annotate", "--cleanup=whitespace", "-m", f"Release {version}\n\n{text}\n", name)
     push = f"  git push {'origin' if remote == '.' else remote} {name}"

@@ -80,6 +80,12 @@ def test_uv_version_is_the_template_pin() -> None:
     assert f"uv=={context.uv_version()}" in pyproject["dependency-groups"]["dev"]
 
 
+def test_the_makefile_bootstraps_the_pinned_uv() -> None:
+    """`make dev` installs uv before uv.lock can: the same version, written out in the Makefile."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert f"\nUV_VERSION := {context.uv_version()}\n" in makefile
+
+
 def test_uv_version_refuses_a_missing_pin(tmp_path: Path) -> None:
     pyproject = tmp_path / "pyproject.toml"
     pyproject.write_text('dev = ["uv>=0.5"]\n')

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 import pytest
 import yaml
@@ -16,9 +17,27 @@ from project import Project
 COMPOSE_VARIABLE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-?])([^}]*))?\}")
 
 
+# The variables compose.yaml gives the app for each backing service.
+SERVICE_VARIABLES = {
+    "postgres": ["DATABASE_URL"],
+    "redis": ["REDIS_URL"],
+    "celery": ["CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"],
+}
+
+
+def compose_services(project: Project) -> dict[str, Any] | None:
+    """compose.yaml's services, or None when the project has no compose.yaml."""
+    path = project.path / "compose.yaml"
+    if not path.exists():
+        return None
+    services: dict[str, Any] = yaml.safe_load(path.read_text())["services"]
+    return services
+
+
 def compose_commands(project: Project) -> dict[str, list[str]]:
     """The command of every compose service that runs the project's image."""
-    services = yaml.safe_load((project.path / "compose.yaml").read_text())["services"]
+    services = compose_services(project)
+    assert services is not None
     return {
         name: spec["command"]
         for name, spec in services.items()
@@ -47,7 +66,8 @@ def compose_environment(
 ) -> dict[str, str]:
     """The app's `environment:` in compose.yaml, interpolated from `values` (.env), with each
     compose host (postgres:5432, redis:6379) replaced by where its server really listens."""
-    services = yaml.safe_load((project.path / "compose.yaml").read_text())["services"]
+    services = compose_services(project)
+    assert services is not None
     resolved = {}
     for name, value in services["app"]["environment"].items():
         text = interpolate(str(value), values)

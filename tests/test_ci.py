@@ -174,13 +174,13 @@ def test_a_wrong_part_is_refused_with_the_usage_before_anything_runs(
 # --- The parts of the suite --------------------------------------------------------------------
 
 
-def collect(*args: str) -> subprocess.CompletedProcess[str]:
-    """pytest --collect-only of the suite with `args` (no test runs)."""
+def collect(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """pytest --collect-only of the suite with `args` and `env` added (no test runs)."""
     return subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
          "-p", "no:xdist", *args],
         cwd=ROOT, capture_output=True, text=True, check=False, timeout=120,
-        env={**os.environ, "PYTEST_ADDOPTS": ""},
+        env={**os.environ, "PYTEST_ADDOPTS": "", **env},
     )  # fmt: skip
 
 
@@ -222,12 +222,7 @@ def everything(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]
     (folder / "record_params.py").write_text(PARAMS_PLUGIN, encoding="utf-8")
     out = folder / "params.jsonl"
     path = os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-         "-p", "no:xdist", "-p", "record_params"],
-        cwd=ROOT, capture_output=True, text=True, check=False, timeout=120,
-        env={**os.environ, "PYTEST_ADDOPTS": "", "TEST_PARAMS_OUT": str(out), "PYTHONPATH": path},
-    )  # fmt: skip
+    result = collect("-p", "record_params", TEST_PARAMS_OUT=str(out), PYTHONPATH=path)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = out.read_text(encoding="utf-8").splitlines()
     recorded = dict(json.loads(line) for line in lines)

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from compose import compose_commands, natively
+from compose import SERVICE_VARIABLES, compose_commands, natively
 from helpers import clean_env, run
 from project import ALL_SERVICES, Project, Renderer
 from servers import (
@@ -34,7 +34,7 @@ from servers import (
 )
 
 # The service variables the integration job sets: PostgreSQL's, then Redis's.
-SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")
+LIVE_VARIABLES = tuple(name for names in SERVICE_VARIABLES.values() for name in names)
 # What each integration test says when its variable is unset (tests/test_integration.py).
 UNSET = {
     "test_postgres_migrations_and_notes": "DATABASE_URL is not a PostgreSQL URL",
@@ -104,11 +104,11 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Postgres
 def job_env(project: Project, postgres: Postgres, redis: str) -> dict[str, str]:
     """The integration job's `env:`, its service URLs pointed at the real servers."""
     env = {name: str(value) for name, value in ci_job(project, "integration")["env"].items()}
-    assert set(SERVICE_VARIABLES) <= set(env)
+    assert set(LIVE_VARIABLES) <= set(env)
     # The test server's own role and database; the Redis URLs keep their database numbers.
     env["DATABASE_URL"] = postgres.url
     redis_netloc = urllib.parse.urlsplit(redis).netloc
-    for name in SERVICE_VARIABLES[1:]:
+    for name in LIVE_VARIABLES[1:]:
         env[name] = repointed(env[name], redis_netloc)
     return env
 
@@ -150,7 +150,7 @@ def test_integration_tests_fail_instead_of_skipping_naming_why(project: Project)
     extra = project.path / "tests" / "test_skips_another_way.py"
     extra.write_text(IMPORTORSKIP_TEST)
     try:
-        unset = dict.fromkeys(SERVICE_VARIABLES, "")  # an empty value counts as unset
+        unset = dict.fromkeys(LIVE_VARIABLES, "")  # an empty value counts as unset
         failed = project.make("test-integration", env=unset, check=False)
         out = failed.stdout + failed.stderr
         assert failed.returncode != 0, out

@@ -16,7 +16,13 @@ from typing import Any
 import pytest
 import yaml
 
-from compose import compose_environment, interpolate, without_password
+from compose import (
+    SERVICE_VARIABLES,
+    compose_environment,
+    compose_services,
+    interpolate,
+    without_password,
+)
 from helpers import ROOT, clean_env, load_extension, run
 from linters import VALIDATORS
 from project import Project
@@ -86,12 +92,6 @@ def test_dependabot_watches_what_the_variant_has(rendered: Project) -> None:
 COMPOSE_TEMPLATE = ROOT / "template" / "{% if use_docker %}compose.yaml{% endif %}.jinja"
 # A backing service's image in compose.yaml's template: `  postgres:` then `    image: ...`.
 TEMPLATE_IMAGE = re.compile(r"^  ([a-z]+):\n    image: (\S+)$", re.MULTILINE)
-# The variables compose.yaml gives the app for each backing service.
-SERVICE_VARIABLES = {
-    "postgres": ["DATABASE_URL"],
-    "redis": ["REDIS_URL"],
-    "celery": ["CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"],
-}
 # The host and port of each backing service inside the compose network.
 COMPOSE_HOSTS = {"postgres": "postgres:5432", "redis": "redis:6379"}
 # Where the Dockerfile's HEALTHCHECK command starts.
@@ -125,15 +125,6 @@ def step_using(job: dict[str, Any], action: str) -> dict[str, Any]:
 def backing_services(rendered: Project) -> list[str]:
     """The servers a variant's services need: Celery runs on Redis, it has none of its own."""
     return [name for name in rendered.services if name in COMPOSE_HOSTS]
-
-
-def compose_services(rendered: Project) -> dict[str, Any] | None:
-    """compose.yaml's services, or None when the variant has no compose.yaml."""
-    path = rendered.path / "compose.yaml"
-    if not path.exists():
-        return None
-    services: dict[str, Any] = yaml.safe_load(path.read_text())["services"]
-    return services
 
 
 def compose_images(rendered: Project) -> dict[str, str]:

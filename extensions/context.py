@@ -64,26 +64,34 @@ def dockerfile_str(value: object) -> str:
 # against rendered uv.lock files.
 DEPENDENCY_NAMES = frozenset(
     {
-        "alembic", "amqp", "annotated-doc", "annotated-types", "anyio", "ast-serialize",
-        "async-timeout", "bandit", "billiard", "celery", "celery-types", "cfgv", "click",
+        "accessible-pygments", "alabaster", "alembic", "amqp", "annotated-doc", "annotated-types",
+        "anyio", "ast-serialize", "async-timeout", "babel", "bandit", "beautifulsoup4", "billiard",
+        "celery", "celery-types", "certifi", "cfgv", "charset-normalizer", "click",
         "click-didyoumean", "click-plugins", "click-repl", "colorama", "coverage", "distlib",
-        "editables", "exceptiongroup", "fastapi", "filelock", "flower", "h11", "hatchling",
-        "httpcore2", "httpx2", "httpx2-jsfetch", "humanize", "identify", "idna", "iniconfig",
-        "kombu", "librt", "mako", "markdown-it-py", "markupsafe", "mdurl", "mypy",
-        "mypy-extensions", "nodeenv", "opentelemetry-api", "packaging", "pathspec", "platformdirs",
-        "pluggy", "pre-commit", "pre-commit-hooks", "prometheus-client", "prompt-toolkit",
-        "psycopg", "psycopg-binary", "pydantic", "pydantic-core", "pydantic-settings", "pygments",
-        "pytest", "pytest-cov", "python-dateutil", "python-discovery", "python-dotenv", "pytz",
-        "pyyaml", "redis", "rich", "ruamel-yaml", "ruamel-yaml-clib", "ruff", "six", "sqlalchemy",
-        "starlette", "stevedore", "tomli", "tornado", "trove-classifiers", "truststore",
-        "typing-extensions", "typing-inspection", "tzdata", "tzlocal", "uv", "uvicorn", "vine",
-        "virtualenv", "wcwidth",
+        "docutils", "editables", "exceptiongroup", "fastapi", "filelock", "flower", "furo", "h11",
+        "hatchling", "httpcore2", "httpx2", "httpx2-jsfetch", "humanize", "identify", "idna",
+        "imagesize", "iniconfig", "jinja2", "kombu", "librt", "mako", "markdown-it-py",
+        "markupsafe", "mdit-py-plugins", "mdurl", "mypy", "mypy-extensions", "myst-parser",
+        "nodeenv", "opentelemetry-api", "packaging", "pathspec", "platformdirs", "pluggy",
+        "pre-commit", "pre-commit-hooks", "prometheus-client", "prompt-toolkit", "psycopg",
+        "psycopg-binary", "pydantic", "pydantic-core", "pydantic-settings", "pygments", "pytest",
+        "pytest-cov", "python-dateutil", "python-discovery", "python-dotenv", "pytz", "pyyaml",
+        "redis", "requests", "rich", "roman-numerals", "ruamel-yaml", "ruamel-yaml-clib", "ruff",
+        "six", "snowballstemmer", "soupsieve", "sphinx", "sphinx-autobuild", "sphinx-basic-ng",
+        "sphinxcontrib-applehelp", "sphinxcontrib-devhelp", "sphinxcontrib-htmlhelp",
+        "sphinxcontrib-jsmath", "sphinxcontrib-qthelp", "sphinxcontrib-serializinghtml",
+        "sqlalchemy", "starlette", "stevedore", "tomli", "tornado", "trove-classifiers",
+        "truststore", "typing-extensions", "typing-inspection", "tzdata", "tzlocal", "urllib3",
+        "uv", "uvicorn", "vine", "virtualenv", "watchfiles", "wcwidth", "websockets",
     }
 )  # fmt: skip
 # Import names of those distributions that differ from the distribution name.
 DEPENDENCY_IMPORTS = frozenset(
-    {"yaml", "markdown_it", "ruamel", "pre_commit_hooks", "dateutil", "dotenv", "opentelemetry"}
-)
+    {
+        "yaml", "markdown_it", "ruamel", "pre_commit_hooks", "dateutil", "dotenv", "opentelemetry",
+        "bs4", "a11y_pygments", "sphinxcontrib",
+    }
+)  # fmt: skip
 
 
 def reserved_project_names() -> list[str]:

@@ -302,7 +302,7 @@ def test_dockerfile_stages_keep_dependencies_in_their_own_layer(rendered: Projec
     runs = [arguments for keyword, arguments in steps if keyword == "RUN"]
     # Dependencies from the lock file alone, before the source arrives: a cached layer.
     assert steps.index(("COPY", "pyproject.toml uv.lock ./")) < steps.index(("RUN", runs[0]))
-    assert "uv sync --locked --no-dev --no-install-project --no-editable" in runs[0]
+    assert "uv sync --locked --no-default-groups --no-install-project --no-editable" in runs[0]
     assert "--mount=type=cache,target=/root/.cache/uv" in runs[0]
     assert steps.index(("COPY", "src ./src")) > steps.index(("RUN", runs[0]))
     assert runs[1].endswith("uv build --wheel --out-dir /dist")

@@ -65,6 +65,18 @@ BACKING = {
 # The container files of a service with `use_docker` (tests/test_docker.py checks their content),
 # and the smoke checks CI runs on them (tests/test_ci_jobs.py).
 DOCKER = {"Dockerfile", ".dockerignore", "compose.yaml", "scripts/smoke.py"}
+# The docs site of `use_docs` (tests/test_project_docs.py builds it).
+DOCS = {"docs/conf.py", "docs/index.md", "docs/development.md"}
+# The specs, decision records and AGENTS.md of `use_docs` (tests/test_specs.py, test_agents.py).
+SPECS = {
+    "AGENTS.md",
+    "scripts/check-specs.py",
+    "specs/README.md",
+    "specs/template.md",
+    "docs/decisions/index.md",
+    "docs/decisions/template.md",
+    "docs/decisions/0001-start-from-the-template.md",
+}
 
 
 def expected_files(project: Project) -> set[str]:
@@ -80,6 +92,9 @@ def expected_files(project: Project) -> set[str]:
             files |= DOCKER
     if project.on("use_pre_commit"):
         files.add(".pre-commit-config.yaml")
+    if project.on("use_docs"):
+        files |= DOCS | SPECS
+        files.add("specs/notes.md" if project.is_service else "specs/logging.md")
     if project.on("use_github_actions"):
         files |= {".github/workflows/ci.yml", ".github/workflows/release.yml"}
     if project.on("use_dependabot"):

@@ -155,6 +155,7 @@ def test_ci_has_a_job_for_each_part_of_the_variant(rendered: Project) -> None:
     expected |= {"integration"} if rendered.services else set()
     expected |= {"image"} if rendered.on("use_docker") else set()
     expected |= {"pre-commit"} if rendered.on("use_pre_commit") else set()
+    expected |= {"docs"} if rendered.on("use_docs") else set()
     assert set(jobs) == expected
     for name, job in jobs.items():
         assert job["permissions"] == {"contents": "read"}, name

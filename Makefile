@@ -20,6 +20,13 @@ NAME ?= $(notdir $(abspath $(DEST)))
 DATA ?=
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+# The template's site: its pages (DOCS, a copy in the tests), built into DOCS_BUILD/html and
+# served on 127.0.0.1:DOCS_PORT; SPHINXOPTS adds sphinx-build options (SPHINXOPTS="-D
+# template_root=PATH" documents the template at PATH, this one by default).
+DOCS ?= docs
+DOCS_BUILD ?= .cache/docs
+DOCS_PORT ?= 8000
+SPHINXOPTS ?=
 
 .PHONY: help
 help: ## List the targets
@@ -91,11 +98,27 @@ lint: $(VENV)/.synced ## Lint, format-check, type-check and scan the template's 
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/bandit -q -r hooks extensions benchmarks .ci/release.py .ci/variants.py
+	$(VENV)/bin/bandit -q -r hooks extensions benchmarks docs/_ext .ci/release.py .ci/variants.py
 	rm -rf $(LINT_RENDER)
 	PYTHONWARNINGS="ignore:Dirty template changes" $(VENV)/bin/copier copy --quiet \
 	  --trust --defaults --skip-tasks --vcs-ref=HEAD -d project_name=Lint "$(CURDIR)" $(LINT_RENDER)
 	$(VENV)/bin/shellcheck .ci/run .ci/expect-tools $(LINT_RENDER)/scripts/*.sh
+
+# -W --keep-going: every warning is reported, and any fails the build. The questions, variants
+# and targets pages are generated from renders of the working tree (docs/_ext); the renders run
+# again only when what they read changed.
+.PHONY: docs
+docs: $(VENV)/.synced ## Build the site strictly (a warning fails) into .cache/docs/html
+	$(VENV)/bin/sphinx-build -W --keep-going -q -b html -d $(DOCS_BUILD)/doctrees $(SPHINXOPTS) $(DOCS) $(DOCS_BUILD)/html
+	@echo "Open $(DOCS_BUILD)/html/index.html"
+
+# Rebuilt when anything in the repository changes (a page, or the template the generated pages
+# describe), but for caches, the bootstrapped tools and the generated pages themselves.
+.PHONY: docs-serve
+docs-serve: $(VENV)/.synced ## Serve the site on 127.0.0.1:DOCS_PORT (default 8000), rebuilt on each change
+	$(VENV)/bin/sphinx-autobuild -W --keep-going -q --host 127.0.0.1 --port $(DOCS_PORT) \
+	  -d $(DOCS_BUILD)/doctrees --watch . --ignore .cache --ignore .tools \
+	  --ignore $(DOCS)/_generated --re-ignore /__pycache__/ $(SPHINXOPTS) $(DOCS) $(DOCS_BUILD)/html
 
 # make release VERSION=X.Y.Z: the checks and the tag are .ci/release.py's; RELEASE_TESTS is the
 # shell command that must pass before tagging (tests of the target stand in `true` or `false`).
@@ -110,5 +133,5 @@ release: ## Tag vX.Y.Z at HEAD after its CHANGELOG heading and the fast tests: m
 
 .PHONY: clean
 clean: ## Remove caches (keeps .tools and .venv)
-	rm -rf .cache .ruff_cache .pytest_cache
+	rm -rf .cache .ruff_cache .pytest_cache docs/_generated
 	find . -path ./$(VENV) -prune -o -path ./.tools -prune -o -name __pycache__ -type d -exec rm -rf {} +

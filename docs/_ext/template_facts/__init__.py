@@ -24,7 +24,7 @@ import yaml
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
-from .questions import Question, load, problems
+from .questions import EXPRESSION, JINJA, Question, QuestionError, load, problems
 from .renders import SAMPLE_NAME, Render, RenderError, Target, key, render_all
 
 logger = logging.getLogger(__name__)
@@ -35,6 +35,8 @@ GENERATED = "_generated"
 NOT_RENDERED = ("docs/", "tests/")
 RENDER_DATA = ("tests/variants.yml",)
 FRAGMENTS = ("questions.md", "variants.md", "targets.md")
+# The digest of what the fragments were generated from: written after them, whenever they are.
+STAMP = ".inputs"
 # The library whose targets the targets page lists: the defaults, but for the project type.
 LIBRARY = {"project_type": "library"}
 NOT_GENERATED = "*Not generated: the build stopped at the warnings above; fix them first.*\n"
@@ -48,40 +50,57 @@ def setup(app: Sphinx) -> dict[str, Any]:
 
 
 def generate(app: Sphinx) -> None:
-    """Write the fragments, unless the template is what the last build rendered."""
+    """Write the fragments, unless the template is what the last build rendered.
+
+    Whatever fails is one warning (the build fails on it), never a traceback.
+    """
     root = Path(app.config.template_root or Path(app.confdir).parent).resolve()
     out = Path(app.srcdir) / GENERATED
+    try:
+        generate_into(root, out)
+    except Exception as error:  # any failure: one line, and the build fails on it
+        stated = " ".join(str(error).split())
+        if not isinstance(error, RenderError | QuestionError):
+            stated = f"{type(error).__name__}: {stated}"
+        logger.warning(f"template_facts: the pages were not generated: {stated}")
+        give_up(out)
+
+
+def give_up(out: Path) -> None:
+    """Leave fragments the pages can include, and nothing that says they are current."""
+    (out / STAMP).unlink(missing_ok=True)
+    for name in FRAGMENTS:
+        if not (out / name).exists():
+            write(out / name, NOT_GENERATED)
+
+
+def generate_into(root: Path, out: Path) -> None:
+    """Write the fragments of the template at `root` into `out`, rendering it if it changed."""
     questions = load(root)
-    stamp = out / ".inputs"
+    stamp = out / STAMP
     if issues := problems(questions):
         for issue in issues:
             logger.warning(issue)
         # The build fails anyway: no renders, only what copier.yml says, and the next build
         # renders again.
-        stamp.unlink(missing_ok=True)
         write(out / "questions.md", questions_page(questions, None))
-        for name in FRAGMENTS:  # questions.md is written: the others, if missing
-            if not (out / name).exists():
-                write(out / name, NOT_GENERATED)
+        give_up(out)
         return
     started = time.monotonic()
     variants: dict[str, dict[str, Any]] = yaml.safe_load(
         (root / "tests" / "variants.yml").read_text(encoding="utf-8")
     )
-    try:
-        digest = inputs_digest(root)
-        done = all((out / name).exists() for name in (*FRAGMENTS, stamp.name))
-        if done and stamp.read_text(encoding="utf-8") == digest:
-            return
-        renders = render_all(root, [{}, *variants.values()], {})
-        defaults = renders[key({})]
-        if defaults.recorded is None:
-            raise RenderError(f"{defaults.refused_by} refused the defaults: {defaults.refused}")
-        alternatives = [a for q in questions for a in other_answers(q, defaults.recorded)]
-        renders = render_all(root, alternatives, renders)
-    except RenderError as error:
-        logger.warning(f"template_facts: {error}")
+    digest = inputs_digest(root)
+    done = all((out / name).exists() for name in (*FRAGMENTS, STAMP))
+    if done and stamp.read_text(encoding="utf-8") == digest:
         return
+    stamp.unlink(missing_ok=True)  # written anew once the fragments are
+    renders = render_all(root, [{}, *variants.values()], {})
+    defaults = renders[key({})]
+    if defaults.recorded is None:
+        raise RenderError(f"{defaults.refused_by} refused the defaults: {defaults.refused}")
+    alternatives = [a for q in questions for a in other_answers(q, defaults.recorded)]
+    renders = render_all(root, alternatives, renders)
     write(out / "questions.md", questions_page(questions, renders))
     write(out / "variants.md", variants_page(variants, renders))
     write(out / "targets.md", targets_page(defaults, renders.get(key(LIBRARY))))
@@ -94,8 +113,12 @@ def inputs_digest(root: Path) -> str:
     git = shutil.which("git")
     if git is None:
         raise RenderError("git is not installed: the renders need it (--vcs-ref=HEAD)")
+    # What copier's clone of a dirty template may hold: tracked files and any other that no
+    # .gitignore ignores (the clone has a .git of its own, so .git/info/exclude is not read
+    # there, nor need the excludes file of git config be). A file too many only renders again.
+    unignored = ["--cached", "--others", "--exclude-per-directory=.gitignore"]
     listed = subprocess.run(  # nosec B603 # fixed argument list
-        [git, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        [git, "-c", f"core.excludesFile={os.devnull}", "ls-files", "-z", *unignored],
         cwd=root,
         capture_output=True,
         timeout=60,
@@ -133,24 +156,30 @@ def other_answers(question: Question, recorded: Mapping[str, Any]) -> list[dict[
     """List the answers to render besides the default one.
 
     Every other choice; the other bool; for a multi-select, each default member left out,
-    each member alone, and none. A typed answer has no others that stand for the rest.
+    each member alone, and none. A typed answer has no others that stand for the rest, and
+    choices copier renders from Jinja are known only when it asks.
     """
-    if question.hidden or question.name not in recorded:
+    if question.hidden or question.name not in recorded or question.choices_expression:
         return []
     default = recorded[question.name]
     options: list[Any]
     if question.multiselect:
-        members = list(question.choices.values())
+        members = [v for v in question.choices.values() if not templated(v)]
         options = [[m for m in default if m != out] for out in default]
         options += [[m] for m in members] + [[]]
     elif question.choices:
-        options = list(question.choices.values())
+        options = [v for v in question.choices.values() if not templated(v)]
     elif question.type == "bool":
         options = [not default]
     else:
         return []
     unique = {key(option): option for option in options if option != default}
     return [{question.name: option} for option in unique.values()]
+
+
+def templated(value: object) -> bool:
+    """Whether copier renders `value` with Jinja (the answers decide what it becomes)."""
+    return isinstance(value, str) and JINJA.search(value) is not None
 
 
 def code(value: object) -> str:
@@ -162,8 +191,31 @@ def code(value: object) -> str:
 
 
 def plain(text: str) -> str:
-    """Escape what Markdown would read as markup (emphasis, HTML, a table's `|`) in `text`."""
-    return re.sub(r"([\\`*_<>\[\]|~{}])", r"\\\1", text)
+    """Escape every ASCII punctuation mark of `text`: Markdown reads none of it as markup.
+
+    Not emphasis, HTML, a table's `|`, nor at the start of a line a heading's `#`, a list's `-`
+    or `1.`, a quote's `>` or MyST's `%` comment and `(target)=`.
+    """
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text)
+
+
+def inline(text: str) -> str:
+    """Show one line of copier.yml's text as written: plain, its Jinja expressions as code."""
+    # split() alternates text and the expressions' insides: text at even positions.
+    parts = EXPRESSION.split(" ".join(text.split()))
+    return "".join(
+        code(f"{{{{ {part} }}}}") if index % 2 else plain(part) for index, part in enumerate(parts)
+    )
+
+
+def prose(text: str) -> list[str]:
+    """Lay out a help text of copier.yml as Markdown paragraphs that keep its line breaks."""
+    paragraphs = [p.splitlines() for p in re.split(r"\n[ \t]*\n", text.strip())]
+    lines: list[str] = []
+    for paragraph in paragraphs:
+        # A backslash at the end of a line breaks it there.
+        lines += ["\\\n".join(inline(line) for line in paragraph if line.strip()), ""]
+    return lines
 
 
 def paths(files: Iterable[str]) -> str:
@@ -197,15 +249,18 @@ def questions_page(questions: list[Question], renders: Mapping[str, Render] | No
     defaults = renders[key({})] if renders is not None else None
     for question in questions:
         lines += [f"(question-{question.name})=", f"### {code(question.name)}", ""]
-        lines += [question.help or "*No help: never asked.*", ""]
+        lines += prose(question.help) if question.help else ["*No help: never asked.*", ""]
         kind = code(question.type) if question.type else "not stated (copier infers it)"
         lines += [f"- **Type**: {kind}{', several choices' if question.multiselect else ''}"]
         if question.choices:
             choices = [
-                code(value) if str(label) == str(value) else f"{code(value)} ({label})"
+                code(value) if label == str(value) else f"{code(value)} ({inline(label)})"
                 for label, value in question.choices.items()
             ]
             lines += [f"- **Choices**: {', '.join(choices)}"]
+        elif question.choices_expression:
+            given = code(" ".join(question.choices_expression.split()))
+            lines += [f"- **Choices**: rendered when asked, from {given}"]
         lines += [f"- **Default**: {default_of(question, defaults)}"]
         if question.hidden:
             lines += ["- **Asked**: never (hidden; given with `-d`)"]
@@ -214,7 +269,7 @@ def questions_page(questions: list[Question], renders: Mapping[str, Render] | No
         else:
             lines += ["- **Asked**: always"]
         if question.messages:
-            lines += ["- **Refused with**:", *(f"  - {m}" for m in question.messages)]
+            lines += ["- **Refused with**:", *(f"  - {inline(m)}" for m in question.messages)]
         if renders is not None and defaults is not None:
             others = other_answers(question, recorded(defaults))
             effects = [

@@ -15,6 +15,8 @@ from jinja2 import Environment, StrictUndefined, TemplateError, Undefined
 TAG = re.compile(r"\{%-?\s*(.*?)\s*-?%\}", re.DOTALL)
 EXPRESSION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.DOTALL)
 SET = re.compile(r"set\s+(\w+)\s*=\s*(.+)", re.DOTALL)
+# Any Jinja: a string holding one is rendered by copier, with the answers given so far.
+JINJA = re.compile(r"\{\{|\{%")
 # `answer | filter`: an answer passed through a filter.
 FILTERED = re.compile(r"\w+\s*\|\s*(\w+)")
 
@@ -28,6 +30,9 @@ class Question:
     type: str  # "" when copier.yml states none (copier infers it from the default)
     multiselect: bool
     choices: dict[str, Any]  # label: value (a list of choices is its own labels)
+    # A Jinja string copier renders into the choices when it asks ("" when they are listed):
+    # they depend on the answers, so the docs can only show it.
+    choices_expression: str
     default: Any  # as copier.yml states it; None when it states none
     when: Any  # None: always asked; False: hidden; else copier.yml's expression
     messages: tuple[str, ...]  # what its validator can print
@@ -46,22 +51,56 @@ def load(root: Path) -> list[Question]:
     for name, spec in data.items():
         if name.startswith("_") or not isinstance(spec, dict):
             continue
-        choices = spec.get("choices") or {}
-        if isinstance(choices, list):
-            choices = {str(choice): choice for choice in choices}
+        stated: object = spec.get("choices") or []
+        expression = stated if isinstance(stated, str) and JINJA.search(stated) else ""
         questions.append(
             Question(
                 name=name,
                 help=facts.fill(str(spec.get("help") or "")).strip(),
                 type=str(spec.get("type", "")),
                 multiselect=bool(spec.get("multiselect", False)),
-                choices=choices,
+                choices={} if expression else choices(name, stated, facts),
+                choices_expression=expression,
                 default=spec.get("default"),
                 when=spec.get("when"),
                 messages=facts.messages(str(spec.get("validator") or "")),
             )
         )
     return questions
+
+
+def choices(question: str, stated: object, facts: TemplateFacts) -> dict[str, Any]:
+    """Read the choices of a question as copier does: label to value, in their order.
+
+    Copier takes a list of values (each its own label), of `[label, value]` pairs, or a
+    mapping of label to value; a value may be `{value: ..., validator: ...}` (a choice the
+    validator disables), and a string holding no Jinja is YAML for any of those.
+    """
+    where = f"copier.yml: question {question!r}"
+    if isinstance(stated, str):
+        stated = yaml.safe_load(stated)
+    if isinstance(stated, dict):
+        stated = list(stated.items())
+    if not isinstance(stated, list):
+        raise QuestionError(f"{where}: make its choices a list or a mapping")
+    found: dict[str, Any] = {}
+    for choice in stated:
+        if isinstance(choice, list | tuple):
+            if len(choice) != 2:
+                raise QuestionError(f"{where}: make {choice!r} a [label, value] pair")
+            label, value = choice
+            if isinstance(value, dict):
+                if "value" not in value:
+                    raise QuestionError(f"{where}: give choice {label!r} a `value`")
+                value = value["value"]
+        else:
+            label = value = choice
+        found[facts.fill(str(label))] = value
+    return found
+
+
+class QuestionError(ValueError):
+    """copier.yml states a question in a form copier would refuse."""
 
 
 def problems(questions: list[Question]) -> list[str]:
@@ -115,11 +154,14 @@ class TemplateFacts:
         return None if isinstance(value, Undefined) else str(value)
 
     def fill(self, text: str) -> str:
-        """Replace each expression of `text` by its value, or by itself in code."""
+        """Replace each expression of `text` that depends on no answer by its value.
+
+        The others stay (`{{ expression }}`, whitespace normalised): the page shows them as code.
+        """
 
         def replace(match: re.Match[str]) -> str:
             value = self.value(match[1])
-            return value if value is not None else f"`{{{{ {match[1]} }}}}`"
+            return value if value is not None else f"{{{{ {match[1]} }}}}"
 
         return EXPRESSION.sub(replace, text)
 

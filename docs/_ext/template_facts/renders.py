@@ -27,7 +27,10 @@ JOBS = 2
 TIMEOUT = 60
 # A target and its description, as `make help` lists them; a group's name is not indented.
 HELP_LINE = re.compile(r"^  (?P<target>[a-z][a-z0-9-]*) +(?P<description>\S.*)$")
-REFUSED = re.compile(r"Validation error for question '(?P<question>\w+)': (?P<message>.*)")
+# A validator's message, or a disabled choice's (its own validator's).
+REFUSED = re.compile(
+    r"(?:Validation error for question|Invalid choice for) '(?P<question>\w+)': (?P<message>.*)"
+)
 # An outer make's variables would change what the project's make prints (`Entering directory`).
 MAKE_VARIABLES = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
 
@@ -88,15 +91,34 @@ def render(root: Path, answers: Mapping[str, Any], dest: Path) -> Render:
             unsafe=True,  # --trust: the template's own extension and tasks
             quiet=True,
         )
-    except ValueError as error:
-        if refused := REFUSED.search(str(error)):
+    except Exception as error:  # anything copier raises: one line, in the parent
+        if isinstance(error, ValueError) and (refused := REFUSED.search(str(error))):
             return Render(answers, refused=refused["message"], refused_by=refused["question"])
-        raise RenderError(f"copier copy with {key(answers)} failed: {error}") from None
-    except Exception as error:  # anything else copier raises: one line, in the parent
-        raise RenderError(f"copier copy with {key(answers)} failed: {error!r}") from None
+        given = f"with {key(answers)}" if answers else "the defaults"
+        question = asked(error)
+        where = f" at question {question!r} of copier.yml" if question else ""
+        stated = str(error) or type(error).__name__
+        raise RenderError(f"rendering {given} failed{where}: {stated}") from None
     files = frozenset(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file())
     recorded = yaml.safe_load((dest / ".copier-answers.yml").read_text(encoding="utf-8"))
     return Render(answers, files, recorded, make_help(dest))
+
+
+def asked(error: BaseException) -> str:
+    """Name the question copier was at when it raised `error`, if it was at one.
+
+    Copier's messages leave it out (an undefined name in a default says only "'x' is
+    undefined"); its frames hold it: a `Question` (`self.var_name`), or the `var_name` its
+    questionnaire loops over.
+    """
+    found = ""
+    trace = error.__traceback__
+    while trace is not None:
+        scope = trace.tb_frame.f_locals
+        name = getattr(scope.get("self"), "var_name", scope.get("var_name"))
+        found = name if isinstance(name, str) else found
+        trace = trace.tb_next
+    return found
 
 
 def make_help(project: Path) -> tuple[Target, ...]:

@@ -144,8 +144,16 @@ STDLIB_MODULE_NAMES = frozenset(
 )  # fmt: skip
 
 
+# The modules a rendered project has outside src/ that mypy names by their file alone (their
+# folders have no __init__.py): docs/conf.py (use_docs), scripts/release.py, scripts/smoke.py
+# (use_docker) and tests/conftest.py (a service). A package of one of these names fails `make
+# check` with mypy's "Duplicate module named". Any answer reserves them: use_docs and
+# use_docker may be turned on by a later update, and package_name never changes.
+PROJECT_MODULE_NAMES = frozenset({"conf", "release", "smoke", "conftest"})
+
+
 def reserved_package_names() -> list[str]:
-    """Names a package must not take: keywords, stdlib modules, `tests`, dependencies'.
+    """Names a package must not take: keywords, stdlib modules, `tests`, the project's, deps'.
 
     The standard library's are those of every Python a project may run on (STDLIB_MODULE_NAMES),
     and those of the Python that runs copier, should it be newer still.
@@ -153,7 +161,9 @@ def reserved_package_names() -> list[str]:
     running = (name for name in sys.stdlib_module_names if not name.startswith("_"))
     stdlib = {*STDLIB_MODULE_NAMES, *running}
     imports = (name.replace("-", "_") for name in DEPENDENCY_NAMES)
-    return sorted({*keyword.kwlist, *stdlib, "tests", *imports, *DEPENDENCY_IMPORTS})
+    return sorted(
+        {*keyword.kwlist, *stdlib, "tests", *PROJECT_MODULE_NAMES, *imports, *DEPENDENCY_IMPORTS}
+    )
 
 
 # The longest answer each question takes (copier.yml's validators, docs/questions.md). The
@@ -274,6 +284,7 @@ class ProjectContext(Extension):
             git_github_user=git_config("github.user"),
             answer_limits=ANSWER_LIMITS,
             recorded_answer=recorded_answer,
+            project_module_names=sorted(PROJECT_MODULE_NAMES),
             reserved_package_names=reserved_package_names(),
             reserved_project_names=reserved_project_names(),
             template_tools=template_tools(),

@@ -1,18 +1,30 @@
 """A rendered project's README.md, AGENTS.md and docs/decisions/: both files state the same facts
 (partials/project.jinja) without repeating each other's prose, every `make` command they name is
-a target of the variant's `make help`, `make check` runs the gates AGENTS.md lists, the first
-decision record holds the answers, the records build strictly as records are added, and with
+a target of the variant's `make help`, the `-k` examples select tests of the variant (and run),
+`make check` runs the gates AGENTS.md lists, on the folders pyproject.toml gives mypy, the first
+decision record holds the answers and the template's version (worded for a new project, or for
+the update that added it), the records build strictly as records are added, and with
 `use_docs` off none of it is rendered."""
 
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
+import copier
+import pytest
+
 from helpers import ROOT, dev_tool, output
-from project import Project, Renderer
+from project import Project, Renderer, TemplateRepo
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 README_TEMPLATE = ROOT / "template" / "README.md.jinja"
 AGENTS_TEMPLATE = ROOT / "template" / "{% if use_docs %}AGENTS.md{% endif %}.jinja"
@@ -26,6 +38,8 @@ MAKE = re.compile(r"(?:^|[\s;&|(])make ([a-z][a-z0-9-]*)")
 COMMAND = re.compile(r"^- `(make [^`]+)`: (.+?)[;.]$", re.MULTILINE)
 GATE = re.compile(r"^\d+\. `([^`]+)`: ", re.MULTILINE)
 ROW = re.compile(r"^\| ([^|]+?) \| (.+?) \|$", re.MULTILINE)
+# A `make` command of README.md that chooses tests by name, and the name.
+K_EXAMPLE = re.compile(r"`(make [a-z-]+ PYTEST_ARGS=\"-k (\w+)[^`\"]*\")`")
 
 
 def make_targets_named(text: str) -> set[str]:
@@ -90,6 +104,37 @@ def test_make_check_runs_the_gates_agents_lists_in_order(rendered: Project) -> N
     assert summary.count(",") == len(gates) - 1
 
 
+def test_the_types_gate_names_the_folders_mypy_checks(rendered: Project) -> None:
+    rendered.skip_unless("use_docs")
+    pyproject = tomllib.loads(read(rendered, "pyproject.toml"))
+    folders = [f"`{folder}/`" for folder in pyproject["tool"]["mypy"]["files"]]
+    [gate] = re.findall(r"^\d+\. `mypy`: (.*);$", read(rendered, "AGENTS.md"), re.MULTILINE)
+    assert gate == f"strict typing of {', '.join(folders[:-1])} and {folders[-1]}"
+
+
+def k_examples(project: Project) -> list[tuple[str, str]]:
+    """README.md's `make ... PYTEST_ARGS="-k NAME ..."` commands, with their NAME."""
+    return K_EXAMPLE.findall(read(project, "README.md"))
+
+
+def test_the_readme_k_examples_choose_tests_of_the_variant(rendered: Project) -> None:
+    """The name after -k is in the name of a test function of the variant (pytest's exit 5,
+    "no tests ran", otherwise)."""
+    examples = k_examples(rendered)
+    assert len(examples) == 2, examples
+    tests = "\n".join(path.read_text() for path in (rendered.path / "tests").glob("test_*.py"))
+    for command, name in examples:
+        assert re.search(rf"^(?:async )?def test_\w*{name}", tests, re.MULTILINE), command
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", ["defaults", "library"], indirect=True)
+def test_the_readme_k_examples_run(green: Project) -> None:
+    for command, _ in k_examples(green):
+        result = green.run(shlex.split(command))
+        assert re.search(r"\d+ passed.* \d+ deselected", result.stdout), output(result)
+
+
 def sentences(path: Path) -> set[str]:
     """The sentences of a template's text (Jinja and Markdown markup left out), normalized."""
     text = re.sub(r"\{#.*?#\}|\{%.*?%\}|\{\{.*?\}\}", " ", path.read_text(), flags=re.DOTALL)
@@ -117,6 +162,12 @@ def test_the_first_record_holds_the_answers(rendered: Project) -> None:
     rendered.skip_unless("use_docs")
     text = read(rendered, RECORD)
     assert text.startswith("# 1. Start Acme Billing from a Copier template\n")
+    # Written once, so it names the version itself: the answers file's moves with each update.
+    version = rendered.answers["_commit"]
+    said = " ".join(text.split())
+    assert f"Generate the project from a Copier template, at its version `{version}`" in said
+    assert "Before its first line of code" in said
+    assert "`make check` passes from the first commit" in said
     changelog = re.search(r"^## \[0\.1\.0\] - (\S+)$", read(rendered, "CHANGELOG.md"), re.M)
     assert changelog
     assert f"- Status: accepted\n- Date: {changelog[1]}\n" in text
@@ -152,6 +203,28 @@ def test_the_first_record_holds_the_answers(rendered: Project) -> None:
     else:
         assert "backing services" not in rows
         assert "containers" not in rows
+
+
+def test_the_first_record_added_by_an_update_says_so(template: TemplateRepo) -> None:
+    """A project without docs turns use_docs on in an update: its record says it was written
+    then, for an older decision, and names the template's version of that day."""
+    project = template.renderer.render("everything-off")
+    project.commit("Initial project")
+    assert not (project.path / RECORD).exists()
+    template.release("v2", "README.md.jinja", "\n", "\n\n")
+    copier.run_update(str(project.path), data={"use_docs": True}, defaults=True, overwrite=True,
+                      unsafe=True, skip_tasks=True, quiet=True)  # fmt: skip
+    assert project.answers["_commit"] == "v2"
+    assert project.answers["use_docs"] is True
+    said = " ".join(read(project, RECORD).split())
+    assert "started from a Copier template before the template wrote decision records" in said
+    assert (
+        "Keep generating the project from a Copier template, on the day of this record at its "
+        "version `v2`"
+    ) in said
+    assert "Before its first line of code" not in said
+    assert "from the first commit" not in said
+    assert "- Keeping `make check` passing is the team's job." in said
 
 
 def test_records_build_strictly_and_each_new_one_is_listed(

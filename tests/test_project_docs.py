@@ -1,9 +1,12 @@
 """The rendered project's docs site (`use_docs`), for real: `make docs` builds it strictly with
-an API reference of every module, found with no edit; a broken docstring fails it naming its
-file; `make docs-serve` serves it and rebuilds on a change; the container image, CI and a
-project without `use_docs` leave it out; a project of a release before `use_docs` keeps none
-through `make template-update` unless it answers yes, and then one that had its own
-docs/index.md keeps its words."""
+an API reference of every module, found with no edit, each module on its own page even when
+its package imports something of the same name; a broken docstring fails it naming its file,
+at every run; a folder without `__init__.py` and a module that cannot be imported are each one
+line; `make docs-serve` serves it, rebuilds on a change and names DOCS_PORT when the port is
+taken; the description shows as typed; the container image, CI and a project without
+`use_docs` leave it out; a project of a release before `use_docs` keeps none through `make
+template-update` unless it answers yes, and then one that had its own docs/index.md keeps its
+words."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import contextlib
 import html
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,7 +29,7 @@ import pytest
 import yaml
 from pytest_copie.plugin import Copie
 
-from helpers import clean_env, git, output, run
+from helpers import clean_env, dev_tool, git, output, run
 from project import Project, Renderer
 from releases import clone_template, release_commits, version_key
 
@@ -52,19 +56,43 @@ BROKEN = '''"""A module whose docstring breaks reStructuredText."""
 def broken() -> None:
     """Return nothing, with an ``unclosed literal."""
 '''
-# Every character that could start Markdown or HTML markup, in a one-line description.
+# Every character that could start Markdown or HTML markup, in a one-line description that
+# starts with a heading's; and what typography would change (dashes, an ellipsis, quotes).
 HOSTILE_DESCRIPTION = (
-    r"Bills *fast* and _well_: <b>bold</b> [a link](https://x.example) `code` &amp; \* "
-    r"{ref}`label` 100% $5 | ~x~ #1 ![img](y.png) [^note]"
+    r"### Bills *fast* and _well_: <b>bold</b> [a link](https://x.example) `code` &amp; \* "
+    r"{ref}`label` 100% $5 | ~x~ #1 ![img](y.png) [^note] -- --- ... "
+    '"quoted" it\'s'
 )
+# Descriptions whose first characters Markdown or MyST would read as markup at a line's start:
+# a heading, a comment, lists, a quote, a rule, a target, raw HTML, a fence, a role.
+MARKUP_FIRST = [
+    "### Billing: fast",
+    "% of invoices paid",
+    "+ item",
+    "1. first",
+    "> quoted",
+    "--- a rule?",
+    "(target)=",
+    "<div>raw",
+    "```python",
+    "{ref}`label` and \\ a backslash",
+]
+# A module named like something the package imports (`import logging` in __init__.py; the
+# `router` of api/__init__.py).
+SHOUT = '''"""Text helpers of the team's own."""
+
+
+def shout(text: str) -> str:
+    """Return text in capitals."""
+    return text.upper()
+'''
 # How long `make docs-serve` may take to serve a page, or to rebuild after a change (seconds).
 SERVE_TIMEOUT = 120.0
 
 
 def page_text(path: Path) -> str:
-    """The text of an HTML page: tags dropped, entities and Sphinx's smart quotes undone."""
+    """The text of an HTML page: tags dropped, entities undone (Sphinx's smart quotes are off)."""
     text = html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
-    text = text.translate({ord("\u2018"): "'", ord("\u2019"): "'", 0x201C: '"', 0x201D: '"'})
     return " ".join(text.split())
 
 
@@ -105,15 +133,30 @@ def make_docs(project: Project, *, check: bool = True) -> subprocess.CompletedPr
 
 
 @contextlib.contextmanager
+def added(project: Project, files: dict[str, str]) -> Iterator[None]:
+    """`files` (path under the package: text) added for the block, then removed with the
+    folders they needed and the built pages."""
+    package = project.path / "src" / project.package
+    made = [folder for name in files for folder in (package / name).parents
+            if folder.is_relative_to(package) and not folder.exists()]  # fmt: skip
+    try:
+        for name, text in files.items():
+            (package / name).parent.mkdir(parents=True, exist_ok=True)
+            (package / name).write_text(text, encoding="utf-8")
+        yield
+    finally:
+        for name in files:
+            (package / name).unlink(missing_ok=True)
+        for folder in sorted(set(made), key=lambda path: len(path.parts), reverse=True):
+            shutil.rmtree(folder, ignore_errors=True)
+        project.make("clean")
+
+
+@contextlib.contextmanager
 def module(project: Project, name: str, text: str) -> Iterator[Path]:
     """A module `name` added to the package for the block, then removed (with its pages)."""
-    path = project.path / "src" / project.package / f"{name}.py"
-    path.write_text(text, encoding="utf-8")
-    try:
-        yield path
-    finally:
-        path.unlink(missing_ok=True)
-        project.make("clean")
+    with added(project, {f"{name}.py": text}):
+        yield project.path / "src" / project.package / f"{name}.py"
 
 
 @SERVICE_AND_LIBRARY
@@ -174,17 +217,62 @@ def test_a_module_added_to_the_package_is_in_the_reference_with_no_edit(green: P
 
 @SERVICE_AND_LIBRARY
 @pytest.mark.slow
-def test_a_broken_docstring_fails_make_docs_naming_its_file(green: Project) -> None:
-    with module(green, "broken", BROKEN):
+def test_each_module_is_documented_as_itself_and_what_is_left_out_is_said_once(
+    green: Project,
+) -> None:
+    """A `logging.py` beside an `__init__.py` that imports the standard library's logging, and
+    in a service an `api/router.py` beside the `router` that `api/__init__.py` defines, get
+    their own pages; a folder of Python files without `__init__.py`, and a module that cannot
+    be imported, fail the build with one line each, naming them."""
+    files = {
+        "logging.py": SHOUT,
+        "extra/thing.py": '"""Nothing to document: this folder is no package."""\n',
+        "failing.py": '"""A module that cannot be imported."""\n\nimport not_installed_anywhere\n',
+    }
+    shadowing = ["logging"]
+    if green.is_service:
+        files["api/router.py"] = SHOUT
+        shadowing.append("api.router")
+    with added(green, files):
         result = make_docs(green, check=False)
-    said = output(result)
-    assert result.returncode != 0, said
-    assert re.search(
-        rf"src/{green.package}/broken\.py:docstring of {green.package}\.broken\.broken:1: "
-        r"(WARNING|ERROR): Inline literal start-string without end-string",
-        said,
-    ), said
-    assert re.search(r"make: \*\*\* \[Makefile:\d+: docs\] Error", said), said
+        said = output(result)
+        assert result.returncode != 0, said
+        warnings = [line for line in said.splitlines() if "WARNING" in line]
+        assert warnings == [
+            f"WARNING: src/{green.package}/extra/ has Python files but no __init__.py: add one "
+            "to document them",
+            f"WARNING: {green.package}.failing cannot be imported (ModuleNotFoundError: No "
+            "module named 'not_installed_anywhere'): fix it to have its page",
+        ], said
+        listed = reference_modules(green)
+        for module_name in (f"{green.package}.{name}" for name in shadowing):
+            assert module_name in listed
+            page = green.path / "docs" / "_build" / "html" / "reference" / f"{module_name}.html"
+            assert f'id="{module_name}.shout"' in page.read_text()
+        assert not {f"{green.package}.failing", f"{green.package}.extra.thing"} & set(listed)
+
+
+@pytest.mark.parametrize("variant", ["library"], indirect=True)
+@pytest.mark.slow
+def test_the_footer_names_every_author_with_an_email_or_without(green: Project) -> None:
+    """pyproject.toml's authors as the package's metadata has them: with an email in
+    Author-email, without one in Author; an email alone stands for its author."""
+    pyproject = green.path / "pyproject.toml"
+    original = pyproject.read_text()
+    authors = (
+        'authors = [{ name = "Ann Writer" }, { name = "Bob Coder", email = "bob@example.com" }, '
+        '{ email = "eve@example.com" }]'
+    )
+    pyproject.write_text(re.sub(r"^authors = .*$", authors, original, count=1, flags=re.M))
+    try:
+        green.make("install")  # the metadata Sphinx reads is the installed package's
+        make_docs(green)
+        footer = page_text(green.path / "docs" / "_build" / "html" / "index.html")
+        assert "Copyright © Bob Coder, eve@example.com, Ann Writer" in footer
+    finally:
+        pyproject.write_text(original)
+        green.make("install")
+        green.make("clean")
 
 
 def free_port() -> int:
@@ -255,6 +343,14 @@ def docs_serve(project: Project, port: int, log: Path) -> Iterator[None]:
 def test_make_docs_serve_serves_the_site_and_rebuilds_on_a_change(
     green: Project, tmp_path: Path
 ) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        taken = busy.getsockname()[1]
+        refused = green.make("docs-serve", f"DOCS_PORT={taken}", check=False)
+    assert refused.returncode != 0
+    assert refused.stderr.startswith(
+        f"docs-serve: cannot serve on 127.0.0.1:{taken} (in use, or not a port): pick another, "
+        "e.g. make docs-serve DOCS_PORT=8002\n"
+    ), refused.stderr
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "docs-serve.log"
@@ -275,6 +371,70 @@ def test_make_docs_serve_serves_the_site_and_rebuilds_on_a_change(
     said = log.read_text()
     assert f"Serving on http://127.0.0.1:{port}" in said, said
     assert get(f"{base}/") is None  # stopped: nothing answers any more
+
+
+def assert_the_docstring_fails(project: Project, result: subprocess.CompletedProcess[str]) -> None:
+    """`make docs` failed on BROKEN's docstring, naming its file."""
+    said = output(result)
+    assert result.returncode != 0, said
+    assert re.search(
+        rf"src/{project.package}/broken\.py:docstring of {project.package}\.broken\.broken:1: "
+        r"(WARNING|ERROR): Inline literal start-string without end-string",
+        said,
+    ), said
+    assert re.search(r"make: \*\*\* \[Makefile:\d+: docs\] Error", said), said
+
+
+@SERVICE_AND_LIBRARY
+@pytest.mark.slow
+def test_a_broken_docstring_fails_make_docs_every_time_naming_its_file(
+    green: Project, tmp_path: Path
+) -> None:
+    """After `make docs-serve` (not strict) built the same files into the same folder, and
+    again on a second run: Sphinx repeats no warning of a file its cache says is unchanged."""
+    log = tmp_path / "docs-serve.log"
+    port = free_port()
+    green.make("clean")
+    with module(green, "broken", BROKEN):
+        with docs_serve(green, port, log):
+            poll("index page", lambda: get(f"http://127.0.0.1:{port}/"), log)
+        assert "Inline literal start-string without end-string" in log.read_text()  # served
+        assert_the_docstring_fails(green, make_docs(green, check=False))
+        assert_the_docstring_fails(green, make_docs(green, check=False))
+
+
+def test_a_description_that_starts_with_markup_is_shown_as_typed(
+    render: Renderer, tmp_path: Path
+) -> None:
+    """Each description's line of docs/index.md, as the first paragraph of a page of its own,
+    built strictly with MyST: one paragraph with the text as typed, and no warning (a heading
+    that skips levels is one)."""
+    sphinx = dev_tool("sphinx-build")
+    site = tmp_path / "site"
+    site.mkdir()
+    for number, description in enumerate(MARKUP_FIRST):
+        project = render("library", description=description)
+        index = (project.path / "docs" / "index.md").read_text().split("\n")
+        assert index[:2] == ["# Acme Billing", ""]
+        assert index[3] == ""
+        (site / f"case{number}.md").write_text(f"# Case {number}\n\n{index[2]}\n")
+    assert "\nsmartquotes = False\n" in (project.path / "docs" / "conf.py").read_text()
+    (site / "conf.py").write_text('extensions = ["myst_parser"]\nsmartquotes = False\n')
+    pages = "\n".join(f"case{number}" for number in range(len(MARKUP_FIRST)))
+    (site / "index.md").write_text(f"# Cases\n\n```{{toctree}}\n{pages}\n```\n")
+    result = subprocess.run(
+        [sphinx, "-E", "-W", "--keep-going", "-q", "-b", "html", str(site), str(site / "_build")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, output(result)
+    for number, description in enumerate(MARKUP_FIRST):
+        page = (site / "_build" / f"case{number}.html").read_text()
+        body = page.split("</h1>", 1)[1]
+        shown = [html.unescape(re.sub(r"<[^>]+>", "", paragraph))
+                 for paragraph in re.findall(r"<p>(.*?)</p>", body, re.DOTALL)]  # fmt: skip
+        assert shown[:1] == [description], (description, body[:500])
 
 
 @pytest.mark.parametrize("variant", ["library"], indirect=True)
@@ -326,6 +486,17 @@ def test_without_use_docs_there_is_no_site_target_or_group(rendered: Project) ->
     assert pyproject["tool"]["uv"]["default-groups"] == ["dev"]
     assert "docs" not in pyproject["tool"]["mypy"]["files"]
     assert not re.search(r"sphinx|myst|furo", (rendered.path / "pyproject.toml").read_text())
+    # A docs/ of the team's own is theirs to commit, reference/ and _build/ too.
+    for own in ("docs/reference/api.md", "docs/_build/notes.md"):
+        assert rendered.run(["git", "check-ignore", "-q", own], check=False).returncode == 1, own
+
+
+def test_the_image_leaves_out_the_groups_of_make_setup_naming_each(render: Renderer) -> None:
+    """The Dockerfile's comment names the docs group only when the project has it."""
+    for use_docs in (True, False):
+        dockerfile = (render(use_docs=use_docs).path / "Dockerfile").read_text()
+        groups = "(dev tools, docs)" if use_docs else "(dev tools)"
+        assert f"none of the groups `make setup` installs {groups}.\n" in dockerfile
 
 
 @pytest.mark.parametrize("variant", ["defaults"], indirect=True)

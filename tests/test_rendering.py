@@ -66,7 +66,7 @@ BACKING = {
 # and the smoke checks CI runs on them (tests/test_ci_jobs.py).
 DOCKER = {"Dockerfile", ".dockerignore", "compose.yaml", "scripts/smoke.py"}
 # The docs site of `use_docs` (tests/test_project_docs.py builds it).
-DOCS = {"docs/conf.py", "docs/index.md", "docs/development.md"}
+DOCS = {"docs/.gitignore", "docs/conf.py", "docs/index.md", "docs/development.md"}
 # The specs, decision records and AGENTS.md of `use_docs` (tests/test_specs.py, test_agents.py).
 SPECS = {
     "AGENTS.md",

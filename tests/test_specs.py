@@ -1,7 +1,9 @@
 """The rendered specs/ and its check (scripts/check-specs.py, `make specs`, part of `make check`):
 the tests each variant's specs name exist, and are tests pytest collects; a name whose file,
-class, function or method is missing fails the check with its file and line, and fails
-`make check` with it."""
+class, function or method is missing, in a file pytest does not collect, or that is no node id
+(`./tests/`, `test/`, a backslash) fails the check with its file and line, and fails `make
+check` with it; URLs, placeholders and code under src/ are no names; specs in a linked folder
+are read, once. The services-none spec's claim about adding Redis holds."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from helpers import output
 from project import Project, Renderer
 
 CHECK = "scripts/check-specs.py"
+# What the check says of a word with `.py::` that is no node id, before what to change.
+MISSPELT = "not a test's node id: write tests/test_<module>.py::test_<name>"
 PASSED = re.compile(r"^specs: all (\d+) tests named in (\d+) files of specs/ exist$")
 # A node id as the specs write it, with the id of a parametrized case.
 NODE_ID = re.compile(r"`(tests/[^`:]+\.py::[^`]+)`")
@@ -131,12 +135,31 @@ def test_the_worked_example_names_what_each_variant_tests(rendered: Project) -> 
         ),
         ("tests/test_notes.py::DictCache", "DictCache is not a test class"),
         ("tests/test_things.py::helper", "helper is not a test (pytest collects functions"),
-        ("tests/conftest.py::client", "client is not a test"),
+        (
+            "tests/conftest.py::client",
+            "pytest collects no test from tests/conftest.py: only from files named test_*.py "
+            "or *_test.py",
+        ),
+        ("tests/helpers.py::test_helper", "pytest collects no test from tests/helpers.py"),
         (
             "tests/test_notes.py::test_notes_round_trip::test_x",
             "test_notes_round_trip is a function, not a class",
         ),
-        ("tests/../scripts/check-specs.py::main", "tests/../scripts/check-specs.py is outside"),
+        ("tests/../scripts/check-specs.py::main", f"{MISSPELT}, as pytest prints it"),
+        ("test/test_notes.py::test_missing_note_is_404", f"{MISSPELT}, by its file under tests/"),
+        ("test_notes.py::test_missing_note_is_404", f"{MISSPELT}, by its file under tests/"),
+        (
+            "./tests/test_notes.py::test_missing_note_is_404",
+            f"{MISSPELT}, from the project's root, without ./",
+        ),
+        (
+            "tests\\test_notes.py::test_missing_note_is_404",
+            f"{MISSPELT}, with / between folders and no backslash",
+        ),
+        (
+            "tests/test\\_notes.py::test\\_missing\\_note\\_is\\_404",
+            f"{MISSPELT}, with / between folders and no backslash",
+        ),
         ("tests/test_broken.py::test_a", "tests/test_broken.py, line 2, is not valid Python"),
         ("tests/test_gone.py::test_x[case-1]", "tests/test_gone.py does not exist"),
     ],
@@ -145,6 +168,7 @@ def test_a_name_that_is_no_test_fails_with_its_file_and_line(
     project: Project, name: str, reason: str
 ) -> None:
     (project.path / "tests" / "test_broken.py").write_text("def test_a() -> None:\n  return (\n")
+    (project.path / "tests" / "helpers.py").write_text("def test_helper() -> None:\n    pass\n")
     spec = add_spec(project, "tests/test_notes.py::test_missing_note_is_404", name)
     result = check(project)
     assert result.returncode == 1, output(result)
@@ -177,6 +201,77 @@ def test_parametrized_inherited_nested_and_conditional_tests_pass(project: Proje
     after = PASSED.fullmatch(result.stdout.strip())
     assert after, result.stdout
     assert (int(after[1]), int(after[2])) == (int(before[1]) + 6, int(before[2]) + 1)
+
+
+def test_names_in_prose_are_read_and_what_names_no_test_is_not(project: Project) -> None:
+    """Without backquotes, between brackets, quotes or bold, before punctuation, a name is read
+    (and a Markdown escape reported); a URL, a <placeholder> and code under src/ are no names."""
+    passed = PASSED.match(check(project).stdout.strip())
+    assert passed
+    spec = project.path / "specs" / "prose.md"
+    spec.write_text(
+        "# Prose\n\n"
+        "Proven by tests/test_notes.py::test_missing_note_is_404, "
+        "(tests/test_notes.py::test_notes_round_trip) and **tests/test_things.py::TestThing**.\n"
+        "A page: https://ci.example.com/run?f=tests/test_gone.py::test_x, "
+        "[a run](https://ci.example.com/tests/test_gone.py::test_y).\n"
+        "To be written: `tests/test_<module>.py::test_<behaviour>`; the code: "
+        "src/acme_billing/app.py::create_app.\n"
+        "Escaped: tests/test\\_notes.py::test\\_gone, and 'tests/test_gone.py::test_z'.\n",
+        encoding="utf-8",
+    )
+    result = check(project)
+    assert result.returncode == 1, output(result)
+    assert result.stderr.splitlines() == [
+        "specs/prose.md:6: tests/test\\_notes.py::test\\_gone: "
+        f"{MISSPELT}, with / between folders and no backslash (in backquotes, `_` needs none)",
+        "specs/prose.md:6: tests/test_gone.py::test_z: tests/test_gone.py does not exist",
+        f"specs: 2 of the {int(passed[1]) + 5} tests named in specs/ do not exist (above): write "
+        "them, or correct the names",
+    ]
+
+
+def test_specs_in_linked_folders_are_read_once_and_links_back_are_not_followed(
+    project: Project, tmp_path: Path
+) -> None:
+    """A folder of specs/ that is a link (Path.rglob does not follow one before Python 3.13) is
+    read; two links to one folder read it once, under the first name; a link to specs/ itself
+    or above it (a loop) is left out."""
+    passed = PASSED.match(check(project).stdout.strip())
+    assert passed
+    shared = tmp_path / "shared-specs"
+    (shared / "area").mkdir(parents=True)
+    (shared / "area" / "linked.md").write_text("- `tests/test_notes.py::test_linked_gone`\n")
+    specs = project.path / "specs"
+    links = {"zz-shared": shared, "a-shared": shared, "up": Path(".."), "self": Path()}
+    for link, target in links.items():
+        (specs / link).symlink_to(target, target_is_directory=True)
+    result = check(project)
+    assert result.returncode == 1, output(result)
+    assert result.stderr.splitlines() == [
+        "specs/a-shared/area/linked.md:1: tests/test_notes.py::test_linked_gone: no "
+        "test_linked_gone in tests/test_notes.py",
+        f"specs: 1 of the {int(passed[1]) + 1} tests named in specs/ do not exist (above): write "
+        "them, or correct the names",
+    ]
+    (shared / "area" / "linked.md").write_text("- `tests/test_notes.py::test_notes_round_trip`\n")
+    after = PASSED.fullmatch(check(project).stdout.strip())
+    assert after
+    assert (int(after[1]), int(after[2])) == (int(passed[1]) + 1, int(passed[2]) + 1)
+
+
+def test_the_notes_spec_without_redis_names_what_adding_it_leaves_as_it_is(
+    renderer: Renderer,
+) -> None:
+    without, redis = renderer.variant("services-none"), renderer.variant("services-redis")
+    spec = " ".join((without.path / "specs" / "notes.md").read_text().split())
+    claim = re.search(r"adding Redis later \(.+?\) leaves (.+?) as they are", spec)
+    assert claim, spec
+    files = re.findall(r"`([^`]+)`", claim[1])
+    assert files == ["api/notes.py", "dependencies.py"]
+    for name in files:
+        before = (without.path / "src" / without.package / name).read_text()
+        assert before == (redis.path / "src" / redis.package / name).read_text(), name
 
 
 def test_every_missing_name_is_reported_on_its_line(project: Project) -> None:

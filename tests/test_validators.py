@@ -47,6 +47,8 @@ BAD_ANSWERS: list[tuple[dict[str, Any], str]] = [
     ({"package_name": "tests"}, '"tests"'),
     ({"package_name": "mypy"}, "one of the project's own dependencies"),
     ({"package_name": "yaml"}, "one of the project's own dependencies"),
+    # docs/conf.py's module name for mypy: `make check` would fail on the first render.
+    ({"package_name": "conf"}, "names a module the project has outside src/ (docs/conf.py"),
     ({"description": "   "}, "Write a short description"),
     ({"description": "two\nlines"}, "without control characters"),
     ({"description": "line\u2028separator"}, "without control characters"),

@@ -34,6 +34,8 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in outer}
     # The pinned uv of the template's dev environment must be findable, as `make new` makes it.
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    # Output the tests read has no colour codes: Sphinx colours it whenever CI=true, as in CI.
+    env["NO_COLOR"] = "1"
     env.update(extra)
     return env
 

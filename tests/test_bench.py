@@ -44,7 +44,7 @@ def test_smoke_run_writes_every_figure(tmp_path: Path, capsys: pytest.CaptureFix
     phases = report["render_to_green"]["library"]
     assert list(phases) == [
         "render", "setup", "template-update", "uv lock --check", "ruff check", "ruff format",
-        "mypy", "bandit", "pytest", "total",
+        "mypy", "bandit", "check-specs", "pytest", "total",
     ]  # fmt: skip
     assert phases["total"]["median"] >= phases["setup"]["median"]
     assert report["image"] == {}

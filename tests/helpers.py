@@ -6,9 +6,11 @@ import contextlib
 import importlib.util
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import NoReturn
@@ -136,3 +138,30 @@ def alive(pid: int) -> bool:
         stat_line = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
         return stat_line.rsplit(")", 1)[1].split()[0] != "Z"
     return True
+
+
+def free_port() -> int:
+    """A TCP port that is free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def background(command: list[str], cwd: Path, env: Mapping[str, str], log: Path) -> Iterator[Path]:
+    """Run `command` in its own process group, output to `log`; stop the group on exit."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+    try:
+        yield log
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

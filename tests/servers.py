@@ -9,7 +9,6 @@ import os
 import pwd
 import secrets
 import shutil
-import signal
 import socket
 import stat
 import subprocess
@@ -18,14 +17,14 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from helpers import run, unavailable
+from helpers import free_port, run, unavailable
 
 # The Debian package that provides each command, for the skip message.
 APT_PACKAGES = {
@@ -67,13 +66,6 @@ def require(tool: str, package: str | None = None) -> str:
         package = package or APT_PACKAGES.get(tool, tool)
         unavailable(f"{tool} is not installed (apt install {package})")
     return found
-
-
-def free_port() -> int:
-    """A TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
@@ -372,26 +364,6 @@ def _resp(command: list[str]) -> bytes:
 
 # How long a server or app started by a test may take to answer.
 STARTUP = 60.0
-
-
-@contextlib.contextmanager
-def background(command: list[str], cwd: Path, env: Mapping[str, str], log: Path) -> Iterator[Path]:
-    """Run `command` in its own process group, output to `log`; stop the group on exit."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
-    try:
-        yield log
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def wait_for(

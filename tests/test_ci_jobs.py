@@ -20,12 +20,10 @@ import pytest
 import yaml
 
 from compose import SERVICE_VARIABLES, compose_commands, natively
-from helpers import clean_env, run
+from helpers import background, clean_env, free_port, run
 from project import ALL_SERVICES, Project, Renderer
 from servers import (
     Postgres,
-    background,
-    free_port,
     http,
     postgres_server,
     redis_server,

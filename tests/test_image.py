@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from helpers import BIN, load_extension
+from helpers import BIN, free_port, load_extension
 from images import (
     build,
     cached_steps,
@@ -23,7 +23,6 @@ from images import (
     stand_in_uv_image,
 )
 from project import Renderer
-from servers import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("image")]
 

@@ -12,9 +12,9 @@ import pytest
 from plumbum import local
 
 import images
-from helpers import BIN, dev_tool
+from helpers import BIN, dev_tool, free_port
 from project import prompt_environment
-from servers import free_port, port_open, postgres_server, psql, redis_server, require
+from servers import port_open, postgres_server, psql, redis_server, require
 
 
 def test_free_port_can_be_bound() -> None:

@@ -29,7 +29,7 @@ import pytest
 import yaml
 from pytest_copie.plugin import Copie
 
-from helpers import clean_env, dev_tool, git, output, run
+from helpers import clean_env, dev_tool, free_port, git, output, run
 from project import Project, Renderer
 from releases import clone_template, release_commits, version_key
 
@@ -273,13 +273,6 @@ def test_the_footer_names_every_author_with_an_email_or_without(green: Project) 
         pyproject.write_text(original)
         green.make("install")
         green.make("clean")
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def get(url: str) -> str | None:

@@ -19,12 +19,10 @@ import pytest
 import yaml
 
 from compose import compose_commands, compose_environment, interpolate, natively, without_password
-from helpers import clean_env, run
+from helpers import background, clean_env, free_port, run
 from project import ALL_SERVICES, Project, Renderer
 from servers import (
     Postgres,
-    background,
-    free_port,
     http,
     postgres_server,
     redis_pong,

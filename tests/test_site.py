@@ -4,11 +4,8 @@ Makefile targets pages generated from copier.yml and renders; `make docs-serve` 
 from __future__ import annotations
 
 import html
-import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +18,17 @@ from typing import Any
 import jinja2
 import pytest
 
-from helpers import ROOT, clean_env, copy_template, git, load_extension, output, run
+from helpers import (
+    ROOT,
+    background,
+    clean_env,
+    copy_template,
+    free_port,
+    git,
+    load_extension,
+    output,
+    run,
+)
 from project import QUESTIONS, VARIANTS, Project, Renderer
 
 # The generator (docs/_ext), as docs/conf.py imports it: its sample project name is this
@@ -538,17 +545,10 @@ def test_the_targets_are_what_make_help_lists(site: Site, sample: dict[str, Proj
         assert f"{len(listed)} targets." in text_of(markup)
 
 
-def free_port() -> int:
-    """A port nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def served(server: subprocess.Popen[bytes], url: str, expected: str, seconds: float = 120) -> str:
-    """Fetch `url` until it holds `expected`, the server stops or `seconds` pass; return it."""
+def served(url: str, expected: str, seconds: float = 120) -> str:
+    """Fetch `url` until it holds `expected` or `seconds` pass; return it."""
     body, deadline = "", time.monotonic() + seconds
-    while time.monotonic() < deadline and server.poll() is None:
+    while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(url, timeout=5) as page:  # noqa: S310 # http, local
                 body = page.read().decode()
@@ -569,30 +569,14 @@ def test_make_docs_serve_serves_the_site_and_rebuilds_it_on_a_change(
     port = free_port()
     variables = [f"DOCS={docs}", f"DOCS_BUILD={tmp_path / 'build'}", f"DOCS_PORT={port}"]
     variables += [f"SPHINXOPTS=-D template_root={ROOT}"]
-    log = tmp_path / "serve.log"
-    with log.open("w") as sink:
-        server = subprocess.Popen(
-            ["make", "docs-serve", *variables],
-            cwd=ROOT,
-            env=clean_env(),
-            stdin=subprocess.DEVNULL,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: make, sphinx-autobuild, sphinx
-        )
-    try:
-        body = served(server, f"http://127.0.0.1:{port}/", "Quick start")
+    # Its own process group: make, sphinx-autobuild and sphinx stop together.
+    command = ["make", "docs-serve", *variables]
+    with background(command, ROOT, clean_env(), tmp_path / "serve.log") as log:
+        body = served(f"http://127.0.0.1:{port}/", "Quick start")
         assert "copier-enterprise-python" in body, log.read_text()
         assert "Quick start" in body, log.read_text()
         # A page edited while it serves: the served page says the new text (in a bounded time).
         with (docs / "quickstart.md").open("a", encoding="utf-8") as page:
             page.write("\nA line added while the site is served.\n")
-        body = served(server, f"http://127.0.0.1:{port}/quickstart.html", "added while")
+        body = served(f"http://127.0.0.1:{port}/quickstart.html", "added while")
         assert "A line added while the site is served." in body, log.read_text()
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()

@@ -253,18 +253,9 @@ def small_template(root: Path, questions: str) -> Path:
     return root
 
 
-# The forms of choices copier takes (copier/_user_data.py, Question._formatted_choices).
-CHOICE_FORMS = """
-listed:
-  type: str
-  help: A list
-  choices: [one, 2]
-  default: one
-pairs:
-  type: str
-  help: Pairs
-  choices: [["**Label** <i>A</i>", alpha], [Label B, beta]]
-  default: alpha
+# Two questions of both CHOICE_FORMS and HOSTILE: choices that map labels to values (one
+# disabled by its validator), and choices copier renders when it asks.
+EXTENDED = """
 extended:
   type: str
   help: Label to a value, or to a value and a validator
@@ -275,23 +266,46 @@ extended:
       value: closed
       validator: "{% if true %}Closed is not offered yet{% endif %}"
   default: open
-yaml_text:
-  type: str
-  help: YAML in a string
-  choices: "[x, y]"
-  default: x
+"""
+COMPUTED = """
 computed:
   type: str
   help: Rendered when asked
   choices: "{{ ['x', 'y'] }}"
   default: x
-several:
+"""
+
+
+# The forms of choices copier takes (copier/_user_data.py, Question._formatted_choices).
+CHOICE_FORMS = (
+    """
+listed:
+  type: str
+  help: A list
+  choices: [one, 2]
+  default: one
+pairs:
+  type: str
+  help: Pairs
+  choices: [["**Label** <i>A</i>", alpha], [Label B, beta]]
+  default: alpha
+"""
+    + EXTENDED
+    + """yaml_text:
+  type: str
+  help: YAML in a string
+  choices: "[x, y]"
+  default: x
+"""
+    + COMPUTED
+    + """several:
   type: str
   help: A multi-select of pairs
   multiselect: true
   choices: [[First, a], [Second, b]]
   default: [a]
 """
+)
 
 
 def test_choices_are_read_in_every_form_copier_takes(tmp_path: Path) -> None:
@@ -401,7 +415,8 @@ def test_the_renders_key_has_every_file_copier_renders(
 
 
 # Questions a review found the generator broke on, or printed as markup: appended to a copy.
-HOSTILE = """
+HOSTILE = (
+    """
 pairs:
   type: str
   help: |-
@@ -412,22 +427,10 @@ pairs:
     % not a comment
   choices: [["**Label** <i>A</i>", alpha], [Label B, beta]]
   default: alpha
-extended:
-  type: str
-  help: Label to a value, or to a value and a validator
-  choices:
-    Open:
-      value: open
-    Closed:
-      value: closed
-      validator: "{% if true %}Closed is not offered yet{% endif %}"
-  default: open
-computed:
-  type: str
-  help: Rendered when asked
-  choices: "{{ ['x', 'y'] }}"
-  default: x
 """
+    + EXTENDED
+    + COMPUTED
+)
 
 
 def stamp_of(docs: Path) -> tuple[int, int, str]:

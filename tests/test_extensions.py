@@ -107,6 +107,33 @@ def test_dockerfile_str_quotes_one_word(value: str, quoted: str) -> None:
     assert context.dockerfile_str(value) == quoted
 
 
+# A DNS label (RFC 1123), as Kubernetes checks the names of namespaces and Services.
+DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+
+
+@pytest.mark.parametrize(
+    ("slug", "name"),
+    [
+        ("acme-billing", "acme-billing"),
+        ("a" * 55, "a" * 55),
+        # Cut at 55 characters, a hyphen left at the end dropped.
+        ("acme-" + "b" * 49 + "-c" + "d" * 19, "acme-" + "b" * 49),
+        ("a" * 55 + "-b", "a" * 55),
+        ("a" * 54 + "-bc", "a" * 54),
+        ("a" * 75, "a" * 55),
+        ("x" + "-y" * 37, "x" + "-y" * 27),
+        # Never back to an earlier hyphen: a short first word keeps the long one after it.
+        ("a-" + "b" * 60, "a-" + "b" * 53),
+        ("acme-" + "b" * 50 + "-c" + "d" * 18, "acme-" + "b" * 50),
+    ],
+)
+def test_k8s_name_leaves_room_for_the_longest_suffix(slug: str, name: str) -> None:
+    """`<name>-staging` and `<name>-migrate`, the longest names, stay DNS labels (<= 63)."""
+    assert context.k8s_name(slug) == name
+    assert context.fullmatch(f"{name}-staging", DNS_LABEL)
+    assert len(f"{name}-staging") <= 63
+
+
 # The distribution of each importable extension copier.yml has ever named; one named as
 # `path.py:Class` is a file of the template and comes with every release.
 EXTENSION_SOURCES = {

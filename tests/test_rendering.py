@@ -65,6 +65,18 @@ BACKING = {
 # The container files of a service with `use_docker` (tests/test_docker.py checks their content),
 # and the smoke checks CI runs on them (tests/test_ci_jobs.py).
 DOCKER = {"Dockerfile", ".dockerignore", "compose.yaml", "scripts/smoke.py"}
+# The Kubernetes manifests of `use_kubernetes` (tests/test_kubernetes.py builds and checks them),
+# the script of their make targets (tests/test_make_k8s.py); the Celery processes' with celery.
+KUBERNETES = {
+    "scripts/k8s.py",
+    *(f"deploy/k8s/base/{name}.yaml" for name in (
+        "kustomization", "service-account", "network-policy", "migrate", "app")),
+    *(f"deploy/k8s/overlays/{overlay}/{name}" for overlay in ("staging", "production")
+      for name in ("kustomization.yaml", "namespace.yaml", "config.env.example",
+                   "secret.env.example")),
+    "deploy/k8s/overlays/production/ingress.yaml",
+}  # fmt: skip
+KUBERNETES_CELERY = {f"deploy/k8s/base/{name}.yaml" for name in ("worker", "beat", "flower")}
 # The docs site of `use_docs` (tests/test_project_docs.py builds it).
 DOCS = {"docs/.gitignore", "docs/conf.py", "docs/index.md", "docs/development.md"}
 # The specs, decision records and AGENTS.md of `use_docs` (tests/test_specs.py, test_agents.py).
@@ -90,6 +102,8 @@ def expected_files(project: Project) -> set[str]:
             files.add("tests/test_integration.py")
         if project.on("use_docker"):
             files |= DOCKER
+        if project.on("use_kubernetes"):
+            files |= KUBERNETES | (KUBERNETES_CELERY if "celery" in project.services else set())
     if project.on("use_pre_commit"):
         files.add(".pre-commit-config.yaml")
     if project.on("use_docs"):
@@ -140,7 +154,7 @@ def test_structured_files_parse(rendered: Project) -> None:
         if path.suffix == ".toml":
             tomllib.loads(text)
         elif path.suffix in {".yml", ".yaml"}:
-            yaml.safe_load(text)
+            list(yaml.safe_load_all(text))  # Kubernetes manifests hold several documents
         elif path.suffix == ".json":
             json.loads(text)
         else:

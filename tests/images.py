@@ -5,6 +5,15 @@ the exact names: python:<version>-slim from a debootstrap root filesystem, and u
 the uv wheel on PyPI. Everything uses overlay storage where this machine can mount it, else vfs
 (see storage()), chroot isolation and `--pull=never`; RUN steps and containers share the host's
 network.
+
+`buildah run` has no --read-only (its root file system is always writable), so
+read_only_container() runs a container as a Kubernetes pod's securityContext says another
+way: `buildah mount` gives the container's root file system; tests/tools/read_only.py,
+started by `unshare --mount` in a private mount namespace (nothing it mounts reaches the host),
+binds that root onto itself, mounts /dev (the usual nodes) and /proc, binds a fresh directory at
+each emptyDir path, remounts the root read-only, changes root into it, drops every capability,
+takes the pod's uid, gid and groups, sets no_new_privs and executes the command. A write outside
+the emptyDir paths then fails with EROFS, as in the pod.
 """
 
 from __future__ import annotations
@@ -451,8 +460,18 @@ def running_in(
     The container shares the host's network: pass the free loopback `port` it should use
     (servers.free_port). The server is stopped and the container removed afterwards.
     """
-    with container_of(tag) as container, tempfile.TemporaryFile("w+") as output:
+    with container_of(tag) as container:
         line = run_command(container, command, env=env, user=user)
+        with _serving(line, f"{' '.join(command)} in {tag}", port, timeout) as process:
+            yield process
+
+
+@contextlib.contextmanager
+def _serving(
+    line: Sequence[str], what: str, port: int, timeout: float
+) -> Iterator[subprocess.Popen[str]]:
+    """Start the server command `line`; wait until it listens on `port`; stop it afterwards."""
+    with tempfile.TemporaryFile("w+") as output:
         process = subprocess.Popen(
             line, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, text=True
         )
@@ -463,13 +482,121 @@ def running_in(
                     output.seek(0)
                     state = "exited" if process.returncode is not None else "is not listening"
                     pytest.fail(
-                        f"{' '.join(command)} in {tag} {state} (port {port}, {timeout:.0f} s)"
+                        f"{what} {state} (port {port}, {timeout:.0f} s)"
                         f"\n--- output\n{output.read()[-8000:]}"
                     )
                 time.sleep(0.1)
             yield process
         finally:
             stop(process, timeout=20)
+
+
+READ_ONLY = Path(__file__).resolve().parent / "tools" / "read_only.py"
+
+
+class ReadOnlyContainer:
+    """A container whose processes run as a pod's securityContext says (see the module's
+    docstring): a read-only root, writable only at its emptyDir `volumes`, as `user`."""
+
+    def __init__(
+        self,
+        root: Path,
+        volumes: Mapping[str, Path],
+        *,
+        user: int,
+        group: int,
+        groups: Sequence[int],
+        env: Mapping[str, str],
+        workdir: str,
+    ) -> None:
+        self.root = root
+        self.volumes = dict(volumes)
+        self.user, self.group, self.groups = user, group, list(groups)
+        self.env = dict(env)
+        self.workdir = workdir
+
+    def command(self, command: Sequence[str], env: Mapping[str, str] | None = None) -> list[str]:
+        """The host's command line that runs `command` in the container (with `env` added)."""
+        spec = {
+            "root": str(self.root),
+            "volumes": {path: str(source) for path, source in self.volumes.items()},
+            "user": self.user,
+            "group": self.group,
+            "groups": self.groups,
+            "env": {**self.env, **(env or {})},
+            "workdir": self.workdir,
+            "command": list(command),
+        }
+        unshare = require("unshare", "util-linux")
+        return [unshare, "--mount", "--propagation", "private", sys.executable, str(READ_ONLY),
+                json.dumps(spec)]  # fmt: skip
+
+    def run(
+        self,
+        command: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run `command` in the container (like `kubectl exec`) and wait for it."""
+        return _run(self.command(command, env), check=check, timeout=timeout)
+
+    @contextlib.contextmanager
+    def running(
+        self,
+        command: Sequence[str],
+        *,
+        port: int,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 60,
+    ) -> Iterator[subprocess.Popen[str]]:
+        """Start the server `command` in the container; wait until it listens on `port`. The
+        process is the command itself (read_only.py executes it): its pid is the server's."""
+        line = self.command(command, env)
+        with _serving(line, f"{' '.join(command)} (read-only root)", port, timeout) as process:
+            yield process
+
+
+@contextlib.contextmanager
+def read_only_container(
+    tag: str,
+    *,
+    user: int,
+    group: int,
+    groups: Sequence[int] = (),
+    writable: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> Iterator[ReadOnlyContainer]:
+    """A container of image `tag` run as a pod would be with `readOnlyRootFilesystem: true`, uid
+    `user`, gid `group`, supplementary `groups` (fsGroup…) and an emptyDir at each `writable`
+    path; its environment is the image's and `env`, its working directory the image's. The
+    emptyDir directories are fresh (mode 2777, group fsGroup when given, as kubelet makes
+    them); they and the container are removed afterwards."""
+    require_buildah()
+    config = (inspect_image(tag) or {}).get("Docker", {}).get("config") or {}
+    image_env = dict(entry.split("=", 1) for entry in config.get("Env") or [])
+    with container_of(tag) as container, tempfile.TemporaryDirectory() as scratch:
+        root = Path(buildah("mount", container).stdout.strip())
+        volumes: dict[str, Path] = {}
+        for index, path in enumerate(writable):
+            volumes[path] = Path(scratch) / str(index)
+            volumes[path].mkdir()
+            if groups:
+                os.chown(volumes[path], -1, groups[0])
+            volumes[path].chmod(0o2777)
+        try:
+            yield ReadOnlyContainer(
+                root,
+                volumes,
+                user=user,
+                group=group,
+                groups=groups,
+                env={**image_env, **(env or {})},
+                workdir=config.get("WorkingDir") or "/",
+            )
+        finally:
+            buildah("umount", container, check=False)
 
 
 def image_size(tag: str) -> int:

@@ -1,20 +1,26 @@
 """The service's image, really built (buildah, against local stand-ins of its base images) and
-run: unprivileged, importable, healthy by its own HEALTHCHECK against its own CMD."""
+run: unprivileged, importable, healthy by its own HEALTHCHECK against its own CMD, and serving
+its probes under the Kubernetes manifests' security context (read-only root, their uid)."""
 
 from __future__ import annotations
 
+import base64
+import json
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from helpers import BIN, free_port, load_extension
+from helpers import BIN, dev_tool, free_port, load_extension, run
 from images import (
     build,
     cached_steps,
     inspect_image,
+    read_only_container,
     remove_image,
     require_buildah,
     run_in,
@@ -23,6 +29,7 @@ from images import (
     stand_in_uv_image,
 )
 from project import Renderer
+from servers import http, postgres_server, redis_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("image")]
 
@@ -105,3 +112,148 @@ def test_a_source_change_rebuilds_only_the_project_layers(
     assert not steps["COPY src ./src"]
     code = "import acme_billing.healthcheck as h; print(h.__doc__)"
     assert change in run_in(TAG, ["python", "-c", code]).stdout
+
+
+# Run in the container as the pod's user: every directory it could write to, and what a write to
+# /tmp (world-writable in the image, so only a read-only root stops it) gives.
+WRITES = """\
+import errno, json, os
+writable = []
+for top, dirs, _ in os.walk("/"):
+    if top in ("/proc", "/dev", "/sys"):
+        dirs.clear()
+    elif os.access(top, os.W_OK):
+        writable.append(top)
+try:
+    open("/tmp/probe", "w").close()
+    tmp = "written"
+except OSError as error:
+    tmp = errno.errorcode[error.errno]
+print(json.dumps({"writable": sorted(writable), "tmp": tmp}))
+"""
+
+
+@pytest.fixture(scope="module")
+def production(project: Path, tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """The production overlay's objects, as `kubectl kustomize` builds them with the committed
+    example env files in place of the real ones."""
+    k8s = shutil.copytree(project / "deploy" / "k8s", tmp_path_factory.mktemp("k8s") / "k8s")
+    overlay = k8s / "overlays" / "production"
+    for example in overlay.glob("*.env.example"):
+        shutil.copyfile(example, example.with_suffix(""))
+    built = run([dev_tool("kubectl"), "kustomize", str(overlay)], k8s).stdout
+    return [document for document in yaml.safe_load_all(built) if document]
+
+
+def the_one(objects: list[dict[str, Any]], kind: str, **labels: str) -> dict[str, Any]:
+    """The one object of `kind` whose labels include `labels`."""
+    found = [
+        item
+        for item in objects
+        if item["kind"] == kind and labels.items() <= item["metadata"].get("labels", {}).items()
+    ]
+    assert len(found) == 1, f"{len(found)} {kind} objects with labels {labels}"
+    return found[0]
+
+
+def environment(container: dict[str, Any], objects: list[dict[str, Any]]) -> dict[str, str]:
+    """The variables the container gets from its ConfigMaps and Secrets, and its `env`."""
+
+    def data(kind: str, name: str) -> dict[str, str]:
+        item = next(o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name)
+        values: dict[str, str] = dict(item.get("data", {}))
+        if kind == "Secret":
+            values = {key: base64.b64decode(value).decode() for key, value in values.items()}
+            values |= item.get("stringData", {})
+        return values
+
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            env |= data("ConfigMap", source["configMapRef"]["name"])
+        else:
+            env |= data("Secret", source["secretRef"]["name"])
+    for variable in container.get("env", []):
+        if "value" in variable:
+            env[variable["name"]] = variable["value"]
+            continue
+        ((kind, reference),) = variable["valueFrom"].items()
+        assert kind in {"configMapKeyRef", "secretKeyRef"}, f"no value here for a {kind}"
+        found = data("ConfigMap" if kind == "configMapKeyRef" else "Secret", reference["name"])
+        env[variable["name"]] = found[reference["key"]]
+    return env
+
+
+def test_the_app_serves_its_probes_under_the_manifests_security_context(
+    image: dict[str, Any], production: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    app = the_one(production, "Deployment", **{"app.kubernetes.io/component": "app"})
+    pod = app["spec"]["template"]["spec"]
+    (container,) = (c for c in pod["containers"] if c["name"] == "app")
+    # What the sandbox (images.read_only_container) does, the manifest asks for.
+    context = {**pod.get("securityContext", {}), **container.get("securityContext", {})}
+    assert context["readOnlyRootFilesystem"] is True
+    assert context["runAsNonRoot"] is True
+    assert context["allowPrivilegeEscalation"] is False
+    assert context["capabilities"]["drop"] == ["ALL"]
+    user, group = context["runAsUser"], context["runAsGroup"]
+    assert f"{user}:{group}" == image["User"]
+    groups = [context["fsGroup"], *context.get("supplementalGroups", [])]
+    # Where the pod may write: its emptyDir mounts (the sandbox makes no other kind of volume).
+    volumes = {volume["name"]: volume for volume in pod.get("volumes", [])}
+    mounts = container.get("volumeMounts", [])
+    assert all("emptyDir" in volumes[mount["name"]] for mount in mounts)
+    writable = sorted(mount["mountPath"] for mount in mounts)
+    kinds = ("startupProbe", "livenessProbe", "readinessProbe")
+    probes = {kind: container[kind]["httpGet"] for kind in kinds if kind in container}
+    assert {"livenessProbe", "readinessProbe"} <= probes.keys()
+    # As Kubernetes: the image's entrypoint unless `command`, its CMD unless either is set.
+    command = [*container.get("command", image["Entrypoint"] or []), *container.get("args", [])]
+    if "command" not in container and "args" not in container:
+        command += image["Cmd"]
+    env = environment(container, production)
+    (http_port,) = (p["containerPort"] for p in container["ports"] if p["name"] == "http")
+    assert {probe["port"] for probe in probes.values()} == {"http"}
+    assert env["PORT"] == str(http_port)
+
+    port = free_port()
+    with (
+        postgres_server(tmp_path / "pg") as postgres,
+        redis_server(tmp_path / "redis") as redis,
+        read_only_container(
+            TAG, user=user, group=group, groups=groups, writable=writable
+        ) as sandbox,
+    ):
+        # The Secret's example URLs name the cluster's servers: here, live throwaway ones. The
+        # container shares the host's network: a free loopback port instead of the pod's own.
+        live = {
+            "DATABASE_URL": postgres.url,
+            "REDIS_URL": redis,
+            "CELERY_BROKER_URL": redis.removesuffix("/0") + "/1",
+            "CELERY_RESULT_BACKEND": redis.removesuffix("/0") + "/2",
+        }
+        env |= {key: value for key, value in live.items() if key in env}
+        env |= {"HOST": "127.0.0.1", "PORT": str(port)}
+        with sandbox.running(command, port=port, env=env) as server:
+            # The server process itself: the pod's ids, no capability, no way to gain one.
+            status = Path(f"/proc/{server.pid}/status").read_text(encoding="utf-8")
+            fields = dict(line.split(":\t", 1) for line in status.splitlines())
+            assert fields["Uid"].split() == [str(user)] * 4
+            assert fields["Gid"].split() == [str(group)] * 4
+            assert sorted(int(gid) for gid in fields["Groups"].split()) == sorted(groups)
+            assert (fields["CapEff"], fields["NoNewPrivs"]) == ("0" * 16, "1")
+            answers = {
+                kind: http(f"http://127.0.0.1:{port}{p['path']}") for kind, p in probes.items()
+            }
+            assert {kind: code for kind, (code, _) in answers.items()} == dict.fromkeys(probes, 200)
+            checks = answers["readinessProbe"][1]["checks"]
+            assert "database" in checks
+            assert set(checks.values()) == {"ok"}, checks
+        writes = json.loads(sandbox.run(["python", "-c", WRITES], env=env).stdout)
+    under = tuple(f"{path}/" for path in writable)
+    outside = [
+        path for path in writes["writable"] if path not in writable and not path.startswith(under)
+    ]
+    assert outside == []
+    assert set(writable) <= set(writes["writable"])
+    assert writes["tmp"] == "EROFS"

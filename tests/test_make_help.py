@@ -31,6 +31,8 @@ TESTED = {
     # test_make_docker.py
     "docker-build", "docker-compose-config", "docker-compose-down", "docker-compose-logs",
     "docker-compose-ps", "docker-compose-up", "docker-push", "docker-run",
+    # test_make_k8s.py
+    "k8s-apply", "k8s-build", "k8s-diff", "k8s-validate",
     # test_make_targets.py
     "build", "bump-major", "bump-minor", "bump-patch", "clean-all", "coverage", "coverage-html",
     "env", "lint-fix", "pre-commit-install", "shell", "sync", "test-fast", "upgrade", "version",
@@ -50,13 +52,17 @@ SERVICE = {
 }
 # A service's targets with `use_docker`.
 DOCKER = {target for target in TESTED if target.startswith("docker-")}
+# A service's targets with `use_kubernetes`.
+KUBERNETES = {target for target in TESTED if target.startswith("k8s-")}
 PRE_COMMIT = {"pre-commit", "pre-commit-install"}
 # The targets of `use_docs`.
 SPECS = {"specs"}
 DOCS = {"docs", "docs-serve"}
 # A service's targets with any `services` answer.
 INTEGRATION = {"test-integration"}
-COMMON = TESTED - set().union(PRE_COMMIT, SPECS, DOCS, SYNC, DOCKER, INTEGRATION, *SERVICE.values())
+COMMON = TESTED - set().union(
+    PRE_COMMIT, SPECS, DOCS, SYNC, DOCKER, KUBERNETES, INTEGRATION, *SERVICE.values()
+)
 
 
 def expected_targets(project: Project) -> set[str]:
@@ -69,6 +75,8 @@ def expected_targets(project: Project) -> set[str]:
             targets |= INTEGRATION
         if project.on("use_docker"):
             targets |= DOCKER
+        if project.on("use_kubernetes"):
+            targets |= KUBERNETES
     if project.on("use_pre_commit"):
         targets |= PRE_COMMIT
     if project.on("use_docs"):
@@ -88,6 +96,8 @@ def expected_groups(project: Project) -> list[str]:
         groups.append("Database and queue")
         if project.on("use_docker"):
             groups.append("Docker")
+        if project.on("use_kubernetes"):
+            groups.append("Kubernetes")
     if project.on("auto_sync"):
         groups.append("Sync")
     return [*groups, "Maintenance"]

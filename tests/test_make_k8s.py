@@ -253,7 +253,8 @@ def test_build_runs_the_image_docker_push_pushed(project: Project) -> None:
         (("TAG=it's",), 'TAG "it\'s" is not an image tag'),
         (("REGISTRY=`touch pwned`",), "'`touch pwned`/acme-billing' is not an image name"),
         (("IMAGE=Acme",), "'Acme' is not an image name"),
-        # make itself would run these, as it expands a value or passes it to a recipe.
+        # make syntax: from the environment, the script gets it as typed (make's command line
+        # is make's own language, expanded as any value there is).
         (("TAG=$(shell touch pwned)",), "TAG '$(shell touch pwned)' is not an image tag"),
         (("TAG=$(touch pwned)",), "TAG '$(touch pwned)' is not an image tag"),
         (("IMAGE=$(shell touch pwned)",), "'$(shell touch pwned)' is not an image name"),
@@ -274,10 +275,11 @@ def test_build_refuses_what_it_cannot_build_in_one_line(
 ) -> None:
     fill_env_files(project)
     expected = expected.replace("acme-billing", project.answers["project_slug"])
-    assert expected in refused(project, "k8s-build", *args)
-    assert not (project.path / "pwned").exists()
-    # The same values from the environment: make expands those too.
     name, value = args[0].split("=", 1)
+    if "$(" not in value:
+        assert expected in refused(project, "k8s-build", *args)
+        assert not (project.path / "pwned").exists()
+    # The same values from the environment, where make would expand them in $(NAME).
     assert expected in refused(project, "k8s-build", **{name: value})
     assert not (project.path / "pwned").exists()
 
@@ -332,7 +334,7 @@ BAD_LINES = [
     (b'LOG_LEVEL="INFO"', "the value of LOG_LEVEL is in quotes, which would be part of it"),
     (b"LOG_LEVEL='INFO'", "the value of LOG_LEVEL is in quotes"),
     (b"LOG_LEVEL=INFO ", "the value of LOG_LEVEL starts or ends with a space"),
-    (b"LOG_LEVEL=INFO\r", "the value of LOG_LEVEL starts or ends with a space"),
+    (b"LOG_LEVEL= INFO", "the value of LOG_LEVEL starts or ends with a space"),
     (b"LOG_LEVEL=\xff", "is not UTF-8 text: save it as UTF-8"),
 ]
 
@@ -361,6 +363,15 @@ def test_env_file_lines_that_are_not_name_value_are_refused(
     built = documents(project.make("k8s-build").stdout)
     [configmap] = [obj for obj in built if obj["kind"] == "ConfigMap"]
     assert configmap["data"]["LOG_LEVEL"] == "DEBUG"
+    # A byte-order mark and Windows line ends, which Kustomize drops too.
+    crlf = b"\xef\xbb\xbf" + text.replace(b"LOG_LEVEL=INFO", b"LOG_LEVEL=WARNING").replace(
+        b"\n", b"\r\n"
+    )
+    config.write_bytes(crlf)
+    project.make("k8s-validate")
+    built = documents(project.make("k8s-build").stdout)
+    [configmap] = [obj for obj in built if obj["kind"] == "ConfigMap"]
+    assert configmap["data"]["LOG_LEVEL"] == "WARNING"
 
 
 def test_a_deploy_refuses_what_the_examples_hold(project: Project, tmp_path: Path) -> None:
@@ -644,11 +655,15 @@ def test_apply_migrates_then_rolls_out(project: Project, stand_in: tuple[Path, P
     )
 
 
+STILL_RUNNING = "; it may still run: let it finish before make k8s-apply again, which deletes it"
+
+
 @pytest.mark.parametrize(
     ("env", "why", "looks"),
     [
         ({"FAKE_JOB": "Failed"}, "failed", {1}),
-        # Never complete: looked at again until K8S_TIMEOUT has passed, then given up.
+        # Never complete: looked at again until K8S_TIMEOUT has passed, then given up, saying
+        # that it may still run.
         ({"FAKE_PENDING": "1000"}, "did not complete within 3 s", {2, 3}),
     ],
 )
@@ -665,9 +680,10 @@ def test_a_failed_migration_stops_before_any_deployment(
     lines = own_lines(result)
     # The end of the Job's log, then one line.
     assert "relation notes already exists" in result.stderr
+    still = "" if why == "failed" else STILL_RUNNING
     assert lines[-1] == (
         f"k8s-apply: the migration {job} {why} (its log above): no Deployment was changed; "
-        f"kubectl describe {job} --namespace {slug}-staging says more"
+        f"kubectl describe {job} --namespace {slug}-staging says more{still}"
     )
     recorded = calls(stand_in[1])
     # Without a failure, a look every two seconds until the third (the count depends on how

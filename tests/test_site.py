@@ -78,6 +78,18 @@ def make_docs(docs: Path, build: Path, template: Path = ROOT) -> subprocess.Comp
     return run(["make", "docs", *variables], ROOT, check=False)
 
 
+def add_questions(template: Path, text: str) -> None:
+    """Append `text`, questions in YAML, to the copier.yml of a copy of the template."""
+    with (template / "copier.yml").open("a", encoding="utf-8") as copier_yml:
+        copier_yml.write(text)
+
+
+def failed_warnings(result: subprocess.CompletedProcess[str]) -> list[str]:
+    """The WARNING lines of a `make docs` that must have failed."""
+    assert result.returncode != 0
+    return [line for line in output(result).splitlines() if "WARNING" in line]
+
+
 def copy_site(source: Path, dest: Path, *, generated: bool = True) -> Path:
     """Copy the site's sources from the folder `source` into `dest`; return the pages' copy.
 
@@ -229,11 +241,10 @@ def ask_only(template: Path, *asked: str) -> None:
 
 def test_a_question_without_help_fails_the_build_naming_it(tmp_path: Path) -> None:
     template = template_copy(tmp_path / "template")
-    with (template / "copier.yml").open("a", encoding="utf-8") as copier_yml:
-        copier_yml.write("\nundocumented:\n  type: bool\n  default: false\n")
-        copier_yml.write("\nhidden_too:\n  type: bool\n  default: false\n  when: false\n")
+    add_questions(template, "\nundocumented:\n  type: bool\n  default: false\n")
+    add_questions(template, "\nhidden_too:\n  type: bool\n  default: false\n  when: false\n")
     result = make_docs(template / "docs", tmp_path / "build", template)
-    assert result.returncode != 0
+    warnings = failed_warnings(result)
     named = [line for line in output(result).splitlines() if "undocumented" in line]
     assert len(named) == 1, output(result)
     assert named[0].endswith(
@@ -242,7 +253,7 @@ def test_a_question_without_help_fails_the_build_naming_it(tmp_path: Path) -> No
     )
     assert "hidden_too" not in output(result)  # never asked: nothing to document
     # No render was tried: the copy has no .git, so one would have warned that it needs one.
-    assert [line for line in output(result).splitlines() if "WARNING" in line] == named
+    assert warnings == named
     generated = template / "docs" / "_generated"
     assert not (generated / template_facts.STAMP).exists()
     assert (generated / "variants.md").read_text() == template_facts.NOT_GENERATED
@@ -360,11 +371,9 @@ def test_choices_copier_refuses_are_named(tmp_path: Path, choices: str, said: st
 
 def test_a_generator_failure_is_one_warning_line_without_a_traceback(tmp_path: Path) -> None:
     template = template_copy(tmp_path / "template")
-    with (template / "copier.yml").open("a", encoding="utf-8") as copier_yml:
-        copier_yml.write("\nodd:\n  type: str\n  help: Odd\n  choices: {Open: {validator: x}}\n")
+    add_questions(template, "\nodd:\n  type: str\n  help: Odd\n  choices: {Open: {validator: x}}\n")
     result = make_docs(template / "docs", tmp_path / "build", template)
-    assert result.returncode != 0
-    warnings = [line for line in output(result).splitlines() if "WARNING" in line]
+    warnings = failed_warnings(result)
     assert len(warnings) == 1, output(result)
     assert warnings[0].endswith(
         "WARNING: template_facts: the pages were not generated: copier.yml: question 'odd': "
@@ -378,11 +387,11 @@ def test_a_generator_failure_is_one_warning_line_without_a_traceback(tmp_path: P
 def test_a_failing_default_names_its_question(tmp_path: Path) -> None:
     template = template_copy(tmp_path / "template", repository=True)
     defaults_only(template)  # the one render that fails, not one per variant
-    with (template / "copier.yml").open("a", encoding="utf-8") as copier_yml:
-        copier_yml.write('\nbroken:\n  type: str\n  help: Broken\n  default: "{{ nope.attr }}"\n')
+    add_questions(
+        template, '\nbroken:\n  type: str\n  help: Broken\n  default: "{{ nope.attr }}"\n'
+    )
     result = make_docs(template / "docs", tmp_path / "build", template)
-    assert result.returncode != 0
-    warnings = [line for line in output(result).splitlines() if "WARNING" in line]
+    warnings = failed_warnings(result)
     assert len(warnings) == 1, output(result)
     assert warnings[0].endswith(
         "WARNING: template_facts: the pages were not generated: rendering the defaults failed "
@@ -397,9 +406,7 @@ def test_a_broken_internal_link_fails_the_build(site: Site, tmp_path: Path) -> N
     docs = copy_site(site.docs.parent, tmp_path)
     with (docs / "quickstart.md").open("a", encoding="utf-8") as page:
         page.write("\n[gone](no-such-page.md) and [no heading](questions.md#no-such-heading)\n")
-    result = make_docs(docs, tmp_path / "build")
-    assert result.returncode != 0
-    warnings = [line for line in output(result).splitlines() if "WARNING" in line]
+    warnings = failed_warnings(make_docs(docs, tmp_path / "build"))
     assert any("quickstart.md" in line and "no-such-page" in line for line in warnings)
     assert any("quickstart.md" in line and "no-such-heading" in line for line in warnings)
 
@@ -465,8 +472,7 @@ def test_the_pages_follow_the_template_and_show_its_text_as_written(tmp_path: Pa
     # The renders this reads: the hostile questions' answers, and the targets page's defaults
     # and library (project_type); project_name is required, project_slug tops the tree drawn.
     ask_only(template, "project_name", "project_slug", "project_type")
-    with (template / "copier.yml").open("a", encoding="utf-8") as copier_yml:
-        copier_yml.write(HOSTILE)
+    add_questions(template, HOSTILE)
     docs, build = template / "docs", tmp_path / "build"
     result = make_docs(docs, build, template)
     assert result.returncode == 0, output(result)

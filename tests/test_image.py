@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers import BIN, dev_tool, free_port, load_extension, run
+from helpers import BIN, free_port, load_extension
 from images import (
     build,
     cached_steps,
@@ -28,7 +27,8 @@ from images import (
     stand_in_python_image,
     stand_in_uv_image,
 )
-from project import Renderer
+from manifests import build_overlay
+from project import Project, Renderer
 from servers import http, postgres_server, redis_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("image")]
@@ -135,14 +135,10 @@ print(json.dumps({"writable": sorted(writable), "tmp": tmp}))
 
 @pytest.fixture(scope="module")
 def production(project: Path, tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
-    """The production overlay's objects, as `kubectl kustomize` builds them with the committed
+    """The production overlay's objects, as `make k8s-build` builds them with the committed
     example env files in place of the real ones."""
-    k8s = shutil.copytree(project / "deploy" / "k8s", tmp_path_factory.mktemp("k8s") / "k8s")
-    overlay = k8s / "overlays" / "production"
-    for example in overlay.glob("*.env.example"):
-        shutil.copyfile(example, example.with_suffix(""))
-    built = run([dev_tool("kubectl"), "kustomize", str(overlay)], k8s).stdout
-    return [document for document in yaml.safe_load_all(built) if document]
+    built = build_overlay(Project(project), "production", tmp_path_factory.mktemp("k8s"))
+    return [document for document in yaml.safe_load_all(built.read_text()) if document]
 
 
 def the_one(objects: list[dict[str, Any]], kind: str, **labels: str) -> dict[str, Any]:

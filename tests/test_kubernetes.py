@@ -11,9 +11,7 @@ depends_on, and the Makefile's image name.
 from __future__ import annotations
 
 import ast
-import json
 import re
-import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +35,7 @@ from helpers import (
     run,
 )
 from linters import checkov
+from manifests import REGISTRY, TAG, build_overlay, image_name
 from project import BASE_ANSWERS, Project, Renderer
 
 context = load_extension()
@@ -49,9 +48,6 @@ SERVICES: dict[str, list[str] | None] = {
 }
 OVERLAYS = ("staging", "production")
 KUBERNETES_VERSIONS = ("1.31.0", "1.37.0")
-# The image as `make k8s-build REGISTRY=... TAG=...` names it.
-REGISTRY = "registry.example.com/team"
-TAG = "1.2.0"
 WORKLOADS = {"Deployment", "Job"}
 KUSTOMIZE = "kustomize.config.k8s.io/v1beta1"
 # The label that selects an in-cluster backing service's pods, by compose's name for it.
@@ -110,43 +106,11 @@ class Built:
         return found
 
 
-def build(
-    project: Project, overlay: str, dest: Path, edit: Callable[[Path], None] | None = None
-) -> Path:
-    """Build an overlay as `make k8s-build` does, in a copy of deploy/k8s; return the file.
-
-    The copy has each .example env file as the real one, and a wrapper kustomization next to
-    the overlays that sets the image (Kustomize refuses a resource by an absolute path);
-    `edit` changes the copy first.
-    """
-    k8s = dest / f"k8s-{overlay}"
-    shutil.copytree(project.path / "deploy" / "k8s", k8s)
-    if edit is not None:
-        edit(k8s)
-    for name in ("config.env", "secret.env"):
-        folder = k8s / "overlays" / overlay
-        shutil.copyfile(folder / f"{name}.example", folder / name)
-    wrapper = k8s / "build"
-    wrapper.mkdir()
-    image = {"name": image_name(project), "newName": f"{REGISTRY}/{image_name(project)}"}
-    kustomization = {"resources": [f"../overlays/{overlay}"], "images": [{**image, "newTag": TAG}]}
-    (wrapper / "kustomization.yaml").write_text(json.dumps(kustomization), encoding="utf-8")
-    built = run([dev_tool("kubectl"), "kustomize", str(wrapper)], dest).stdout
-    path = dest / f"{overlay}.yaml"
-    path.write_text(built, encoding="utf-8")
-    return path
-
-
-def image_name(project: Project) -> str:
-    """The image `make docker-build` builds: the Makefile's IMAGE."""
-    makefile = (project.path / "Makefile").read_text(encoding="utf-8")
-    [image] = re.findall(r"^IMAGE \?= (\S+)$", makefile, re.MULTILINE)
-    return str(image)
-
-
 def built_from(project: Project, dest: Path, edit: Callable[[Path], None] | None = None) -> Built:
     """Both overlays of a render, built (`edit` changes each copy of deploy/k8s first)."""
-    return Built(project, {overlay: build(project, overlay, dest, edit) for overlay in OVERLAYS})
+    return Built(
+        project, {overlay: build_overlay(project, overlay, dest, edit) for overlay in OVERLAYS}
+    )
 
 
 @pytest.fixture(scope="module", params=list(SERVICES))
